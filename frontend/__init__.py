@@ -1,0 +1,1 @@
+"""The web site: settings, URLs and the pages shoppers and staff see."""

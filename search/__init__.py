@@ -1,0 +1,1 @@
+"""Indexing, retrieval, ranking and experiments over product images."""

@@ -1,0 +1,1 @@
+"""The shop's catalog: products, their garment classes and catalog import."""
