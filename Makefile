@@ -1,0 +1,44 @@
+# The two commands of the README:
+#   make demo [CATALOG=path/to/catalog.csv]   set up, import, serve at http://127.0.0.1:8000
+#   make test                                  set up, lint, run every test
+# Both create .venv and install requirements on first use, so a fresh clone needs nothing else.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test install migrate lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+# An import with some skipped rows (exit status 1) still starts the shop; a file that cannot
+# be imported at all (exit status 2) stops here.
+demo: migrate
+ifdef CATALOG
+	$(BIN)/python manage.py import_catalog "$(CATALOG)" || test $$? -eq 1
+else
+	@echo "No CATALOG given: serving what the database holds."
+	@echo "Load one with: make demo CATALOG=path/to/catalog.csv"
+endif
+	$(BIN)/python manage.py catalog_status
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest

@@ -1,0 +1,98 @@
+"""The embedded server is shared, stopped by its last user, and recovered after kill -9."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from frontend.embedded_postgres import handle_pids_prune
+
+START_SERVER = """
+import sys, time
+from pathlib import Path
+from frontend.embedded_postgres import embedded_postgres_start
+print(embedded_postgres_start(Path(sys.argv[1])), flush=True)
+if sys.argv[2] == "stay":
+    time.sleep(600)
+"""
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def server_user(pgdata: Path, mode: str) -> subprocess.Popen:
+    """Start a Python process that attaches to the embedded server in `pgdata`."""
+    process = subprocess.Popen([sys.executable, "-c", START_SERVER, str(pgdata), mode],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    assert process.stdout.readline().strip(), "the server did not start"
+    return process
+
+
+def postmaster(pgdata: Path) -> psutil.Process:
+    return psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
+
+
+def wait_gone(process: psutil.Process, seconds: float = 20) -> bool:
+    try:
+        process.wait(seconds)
+    except psutil.TimeoutExpired:
+        return False
+    return True
+
+
+@pytest.fixture
+def pgdata(tmp_path):
+    path = tmp_path / "pgdata"
+    yield path
+    if (path / "postmaster.pid").exists():  # never leave a server behind a failed test
+        try:
+            server = postmaster(path)
+            server.terminate()
+            wait_gone(server, 10)
+        except psutil.NoSuchProcess:
+            pass
+
+
+def test_server_outlives_users_until_the_last_one_exits(pgdata):
+    staying = server_user(pgdata, "stay")
+    server = postmaster(pgdata)
+
+    server_user(pgdata, "exit").wait(30)
+    assert server.is_running(), "a second user's exit must not stop a server still in use"
+
+    staying.send_signal(signal.SIGINT)  # Ctrl-C: Python exits through its atexit hooks
+    staying.wait(30)
+    assert wait_gone(server), "the last user's exit stops the server"
+
+
+def test_server_orphaned_by_kill_9_is_adopted_and_stopped(pgdata):
+    killed = server_user(pgdata, "stay")
+    server = postmaster(pgdata)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait(10)
+    time.sleep(0.5)
+    assert server.is_running(), "kill -9 leaves the server running"
+
+    server_user(pgdata, "exit").wait(30)
+
+    assert wait_gone(server), "the next user adopts the orphan and stops it on exit"
+
+
+def test_prune_keeps_live_pids_and_drops_dead_ones(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / ".handle_pids.json").write_text(f"[{os.getpid()}, {dead.pid}]")
+
+    assert handle_pids_prune(tmp_path) == [dead.pid]
+    assert (tmp_path / ".handle_pids.json").read_text() == f"[{os.getpid()}]"
+
+
+def test_prune_survives_a_corrupt_handle_file(tmp_path):
+    (tmp_path / ".handle_pids.json").write_text("{not json")
+
+    assert handle_pids_prune(tmp_path) == []
+    assert not (tmp_path / ".handle_pids.json").exists()
