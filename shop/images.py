@@ -67,11 +67,16 @@ def content_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def image_upright(image: Image.Image) -> Image.Image:
+    """Return the image turned the way its camera's EXIF orientation says it is viewed."""
+    return ImageOps.exif_transpose(image)
+
+
 def thumbnail_jpeg(image: Image.Image, *, size: int) -> bytes | None:
     """Return a JPEG no larger than `size` on its longest side, or None if the image is smaller."""
     if max(image.size) <= size:
         return None
-    thumb = ImageOps.exif_transpose(image).convert("RGB")
+    thumb = image_upright(image).convert("RGB")
     thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     thumb.save(out, format="JPEG", quality=85, optimize=True, progressive=True)

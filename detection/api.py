@@ -1,0 +1,59 @@
+"""The calls the rest of the project makes: `detect` garments and `embed` images.
+
+Models load once per process, on first use, and are shared by every thread. Importing
+this module loads neither torch nor ultralytics, so commands that never detect stay fast.
+"""
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+from PIL import Image
+
+from detection.regions import Region
+
+__all__ = ["Region", "detect", "embed", "model_version"]
+
+_loading = threading.Lock()
+
+
+@cache
+def _detector():
+    from detection.detector import GarmentDetector, shipped_weights
+
+    return GarmentDetector(shipped_weights())
+
+
+@cache
+def _embedder():
+    from detection.embedder import get_embedder
+
+    return get_embedder()
+
+
+def detect(image: Image.Image) -> list[Region]:
+    """Return the garments in a photo (class, box in pixels, score), most confident first."""
+    with _loading:
+        detector = _detector()
+    return detector.detect(image)
+
+
+def embed(images: Sequence[Image.Image]) -> np.ndarray:
+    """Return one L2-normalised float32 vector per image, in order."""
+    with _loading:
+        embedder = _embedder()
+    return embedder.embed(list(images))
+
+
+@cache
+def model_version() -> str:
+    """Return a short fingerprint of the detector and embedder weights in use."""
+    from detection.detector import shipped_weights
+    from detection.embedder import WEIGHTS_PATH
+
+    digest = hashlib.sha256()
+    for path in (shipped_weights(), WEIGHTS_PATH):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,97 @@
+"""Shop the look: the closest products for every garment in an outfit photo."""
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from detection.api import Region, detect, embed, model_version
+from search.filters import ProductFilters
+from search.indexing import region_crops
+from search.ranking import duplicates_collapse
+from search.results import ProductHit, hits_from_matches
+from search.retrieval import VectorIndex, vector_index
+
+# A shopper's box smaller than this on either side is a slip of the finger, not a garment.
+MIN_BOX_SIDE = 8
+# A detection inside the shopper's box names its class when it covers this much of the box.
+BOX_CLASS_COVERAGE = 0.5
+
+
+class BoxInvalid(ValueError):
+    """The shopper's box does not select a usable part of the photo."""
+
+
+@dataclass(frozen=True)
+class LookRegion:
+    """One garment of the outfit (or the whole photo) and the products that match it."""
+
+    garment_class: str | None
+    box: tuple[float, float, float, float]
+    score: float
+    results: list[ProductHit]
+
+    def as_dict(self) -> dict:
+        return {"class": self.garment_class, "box": list(self.box), "score": self.score,
+                "results": [hit.as_dict() for hit in self.results]}
+
+
+def look_search(
+    image: Image.Image,
+    *,
+    k: int = 10,
+    filters: ProductFilters = ProductFilters(),
+    box: tuple[float, float, float, float] | None = None,
+    index: VectorIndex | None = None,
+) -> list[LookRegion]:
+    """Return, for each garment in the photo, the k closest products of its class.
+
+    With `box`, only that part of the photo is searched. When nothing is detected the
+    whole photo is searched as one region, across all classes.
+    """
+    image = image.convert("RGB")
+    if box is not None:
+        regions = [box_region(image, box)]
+    else:
+        regions = detect(image)
+        if filters.garment_class:
+            regions = [r for r in regions if r.garment_class == filters.garment_class]
+        regions = regions or [whole_photo_region(image)]
+    index = index or vector_index()
+    version = model_version()
+    found = []
+    for region, vector in zip(regions, embed(region_crops(image, regions)), strict=True):
+        garment_class = region.garment_class or filters.garment_class or None
+        # Extra candidates so that collapsing duplicates still leaves k.
+        matches = index.nearest(vector, k=k * 2, model_version=version,
+                                filters=filters.with_class(garment_class),
+                                region_class=garment_class)
+        found.append(LookRegion(garment_class, region.box, region.score,
+                                hits_from_matches(duplicates_collapse(matches)[:k])))
+    return found
+
+
+def whole_photo_region(image: Image.Image) -> Region:
+    """Return the whole photo as a region of no particular class."""
+    return Region(garment_class="", box=(0.0, 0.0, float(image.width), float(image.height)),
+                  score=1.0)
+
+
+def box_region(image: Image.Image, box: tuple[float, float, float, float]) -> Region:
+    """Return the shopper's box as a region, classed by the detection that fills it, if any."""
+    x1, y1, x2, y2 = (float(value) for value in box)
+    x1, y1 = max(0.0, x1), max(0.0, y1)
+    x2, y2 = min(float(image.width), x2), min(float(image.height), y2)
+    if x2 - x1 < MIN_BOX_SIDE or y2 - y1 < MIN_BOX_SIDE:
+        raise BoxInvalid(
+            f"the box must cover at least {MIN_BOX_SIDE}x{MIN_BOX_SIDE} pixels inside the "
+            f"{image.width}x{image.height} photo"
+        )
+    area = (x2 - x1) * (y2 - y1)
+    inside = detect(image.crop((round(x1), round(y1), round(x2), round(y2))))
+    best = next((r for r in inside if _area(r.box) >= BOX_CLASS_COVERAGE * area), None)
+    return Region(garment_class=best.garment_class if best else "", box=(x1, y1, x2, y2),
+                  score=best.score if best else 1.0)
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])

@@ -1,0 +1,37 @@
+"""Search results as plain data, the same for the API, the commands and the pages."""
+
+from dataclasses import dataclass
+
+from search.retrieval import Match
+from shop.models import Product
+
+
+@dataclass(frozen=True)
+class ProductHit:
+    """A product in a result list with its similarity to the query (1 = identical)."""
+
+    sku: str
+    title: str
+    score: float
+    image_url: str
+    garment_class: str
+
+    def as_dict(self) -> dict:
+        return {"sku": self.sku, "title": self.title, "score": self.score,
+                "image_url": self.image_url}
+
+
+def hits_from_matches(matches: list[Match]) -> list[ProductHit]:
+    """Load the matched products, keeping the order of `matches`; score = cosine similarity."""
+    return hits_from_scores([(match.product_id, 1.0 - match.distance) for match in matches])
+
+
+def hits_from_scores(scored: list[tuple[int, float]]) -> list[ProductHit]:
+    """Load products given as (id, score) pairs, keeping their order."""
+    products = Product.objects.in_bulk([pk for pk, _ in scored])
+    return [
+        ProductHit(sku=product.sku, title=product.title, score=round(score, 4),
+                   image_url=product.thumbnail_url, garment_class=product.garment_class)
+        for pk, score in scored
+        if (product := products.get(pk)) is not None
+    ]

@@ -1,0 +1,119 @@
+"""Nearest-product search over region vectors, behind a small interface.
+
+Views and services ask a `VectorIndex` for the products nearest to a vector; the pgvector
+implementation below is the only code that knows about HNSW settings, so a partitioned
+table, a read replica or another engine can stand in without touching them.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection, transaction
+from pgvector.django import CosineDistance
+
+from search.filters import ProductFilters
+from search.models import ProductRegion
+
+
+@dataclass(frozen=True)
+class Match:
+    """A product and how far its closest indexed region is from the query (cosine distance)."""
+
+    product_id: int
+    distance: float
+    region_id: int
+    embedding: np.ndarray
+
+
+class VectorIndex:
+    """What a retrieval backend provides."""
+
+    def nearest(
+        self,
+        vector: np.ndarray,
+        *,
+        k: int,
+        model_version: str,
+        filters: ProductFilters = ProductFilters(),
+        region_class: str | None = None,
+        whole_photos_only: bool = False,
+        exclude_products: Sequence[int] = (),
+    ) -> list[Match]:
+        """Return up to k products nearest to `vector`, closest first, one match per product.
+
+        `region_class` restricts the regions compared to whole photos and garments the
+        detector labelled with that class, so a dress query never matches the shoes seen
+        in a dress photo; `whole_photos_only` compares whole product photos only.
+        """
+        raise NotImplementedError("subclasses of VectorIndex must provide nearest()")
+
+
+class PgvectorIndex(VectorIndex):
+    """HNSW search in PostgreSQL, exact where the approximate scan comes back short."""
+
+    # Regions fetched per wanted product: a product has a whole-photo row and a row per
+    # garment, and several may be near the query.
+    rows_per_product = 4
+    # pgvector 0.8 keeps scanning the graph until the filtered LIMIT is met, up to this
+    # many tuples; past it, the exact scan below answers instead.
+    max_scan_tuples = 40_000
+
+    def nearest(self, vector, *, k, model_version, filters=ProductFilters(), region_class=None,
+                whole_photos_only=False, exclude_products=()):
+        rows = ProductRegion.objects.filter(filters.q("product__"), model_version=model_version)
+        if whole_photos_only:
+            rows = rows.filter(position=0)
+        elif region_class:
+            rows = rows.filter(garment_class__in=["", region_class])
+        if exclude_products:
+            rows = rows.exclude(product_id__in=exclude_products)
+        rows = rows.annotate(distance=CosineDistance("embedding", vector))
+        columns = ("product_id", "distance", "id", "embedding")
+        matches = _best_per_product(self._approximate(rows, columns, k), k)
+        if len(matches) < k:
+            # Few products pass the filters, or the graph walk gave up: answer exactly.
+            matches = _best_per_product(self._exact(rows, columns), k)
+        return matches
+
+    def _approximate(self, rows, columns, k: int) -> list[tuple]:
+        limit = k * self.rows_per_product
+        with hnsw_iterative_scan(limit, max_scan_tuples=self.max_scan_tuples):
+            return list(rows.order_by("distance").values_list(*columns)[:limit])
+
+    def _exact(self, rows, columns) -> list[tuple]:
+        # Each product's closest region, by a scan that never consults the graph.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            return list(rows.order_by("product_id", "distance").distinct("product_id")
+                        .values_list(*columns))
+
+
+@contextmanager
+def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = 40_000) -> Iterator[None]:
+    """Run the enclosed queries in a transaction whose HNSW scans continue past filtered rows.
+
+    Without it, a filter that rejects most of the ef_search candidates the graph walk
+    finds returns fewer rows than the LIMIT asks for.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SET LOCAL hnsw.max_scan_tuples = %s", [max_scan_tuples])
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
+        yield
+
+
+def _best_per_product(rows: list[tuple], k: int) -> list[Match]:
+    # relaxed_order may return rows slightly out of order: sort on the exact distances.
+    best: dict[int, Match] = {}
+    for product_id, distance, region_id, embedding in sorted(rows, key=lambda row: row[1]):
+        if product_id not in best:
+            best[product_id] = Match(product_id, float(distance), region_id,
+                                     np.asarray(embedding, dtype=np.float32))
+    return list(best.values())[:k]
+
+
+def vector_index() -> VectorIndex:
+    """Return the configured retrieval backend."""
+    return PgvectorIndex()

@@ -1,0 +1,100 @@
+"""Request validation and response shapes of the search API."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from search.filters import ProductFilters
+from shop.garment_classes import GarmentClass
+
+MAX_K = 50
+
+
+class FiltersSerializer(serializers.Serializer):
+    """The filters every search accepts."""
+
+    garment_class = serializers.ChoiceField(choices=GarmentClass.choices, required=False,
+                                            source="class_", help_text="garment class")
+    category = serializers.CharField(required=False, max_length=100)
+    colour = serializers.CharField(required=False, max_length=64)
+    price_min = serializers.DecimalField(required=False, max_digits=12, decimal_places=2,
+                                         min_value=0)
+    price_max = serializers.DecimalField(required=False, max_digits=12, decimal_places=2,
+                                         min_value=0)
+    in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "class" is the public name but a Python keyword.
+        fields["class"] = fields.pop("garment_class")
+        return fields
+
+    def validate(self, attrs):
+        low, high = attrs.get("price_min"), attrs.get("price_max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"price_max": "must not be below price_min"})
+        return attrs
+
+    def filters(self) -> ProductFilters:
+        data = self.validated_data
+        return ProductFilters(
+            garment_class=data.get("class_"), category=data.get("category"),
+            colour=data.get("colour"), price_min=data.get("price_min"),
+            price_max=data.get("price_max"), in_stock=data.get("in_stock"),
+        )
+
+
+class KSerializer(FiltersSerializer):
+    k = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_K)
+
+
+class TextSearchSerializer(FiltersSerializer):
+    q = serializers.CharField(max_length=200, trim_whitespace=True,
+                              help_text="words to search for, e.g. 'red linen shirt'")
+
+
+class LookSearchSerializer(KSerializer):
+    image = serializers.FileField(
+        help_text=f"outfit photo (JPEG, PNG, WebP, GIF, BMP or TIFF), at most "
+        f"{settings.UPLOAD_MAX_BYTES // 2**20} MB and {settings.MAX_IMAGE_PIXELS:,} pixels")
+    box = serializers.CharField(required=False, help_text="x1,y1,x2,y2 in pixels: search only "
+                                "this part of the photo")
+
+    def validate_image(self, upload):
+        if upload.size > settings.UPLOAD_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"the file is {upload.size:,} bytes; the limit is {settings.UPLOAD_MAX_BYTES:,}")
+        return upload
+
+    def validate_box(self, text: str) -> tuple[float, float, float, float]:
+        try:
+            values = tuple(float(part) for part in text.split(","))
+        except ValueError:
+            values = ()
+        if len(values) != 4 or not all(v == v and abs(v) < 1e6 for v in values):
+            raise serializers.ValidationError("expected four numbers: x1,y1,x2,y2")
+        if values[2] <= values[0] or values[3] <= values[1]:
+            raise serializers.ValidationError("x2 must exceed x1 and y2 must exceed y1")
+        return values
+
+
+class ProductHitSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    title = serializers.CharField()
+    score = serializers.FloatField(help_text="similarity, 1 = identical")
+    image_url = serializers.CharField()
+
+
+class LookRegionSerializer(serializers.Serializer):
+    class_ = serializers.CharField(allow_null=True)
+    box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
+    score = serializers.FloatField()
+    results = ProductHitSerializer(many=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["class"] = fields.pop("class_")
+        return fields
+
+
+class LookSearchResponseSerializer(serializers.Serializer):
+    regions = LookRegionSerializer(many=True)

@@ -1,0 +1,54 @@
+"""Text search: PostgreSQL full-text search fused with sentence-embedding search.
+
+Full-text search is exact about words ("linen", a sku's brand); embeddings know that a
+"tee" is a "t-shirt" and a "sneaker" a "sports shoe". Reciprocal rank fusion combines the
+two lists without having to calibrate their scores against each other.
+"""
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import F
+from pgvector.django import CosineDistance
+
+from detection.text_embedder import embed_texts
+from search.filters import ProductFilters
+from search.models import ProductText
+from search.retrieval import hnsw_iterative_scan
+
+# The constant of reciprocal rank fusion (Cormack et al.): damps the weight of top ranks.
+RRF_K = 60
+# Below this cosine similarity a sentence-embedding neighbour is noise, not a match.
+MIN_TEXT_SIMILARITY = 0.25
+CANDIDATES = 200
+
+
+def text_search(*, query: str, filters: ProductFilters = ProductFilters(),
+                limit: int = CANDIDATES) -> list[tuple[int, float]]:
+    """Return (product id, fused score) pairs for a text query, best first."""
+    rows = ProductText.objects.filter(filters.q("product__"))
+    keywords = SearchQuery(query, config="english", search_type="websearch")
+    by_words = list(
+        rows.filter(document=keywords)
+        .annotate(rank=SearchRank(F("document"), keywords))
+        .order_by("-rank", "product_id")
+        .values_list("product_id", flat=True)[:limit]
+    )
+    vector = embed_texts([query])[0]
+    with hnsw_iterative_scan(limit):
+        nearest = list(
+            rows.annotate(distance=CosineDistance("embedding", vector))
+            .order_by("distance")
+            .values_list("product_id", "distance")[:limit]
+        )
+    # Thresholded here, not in SQL: a distance filter would make the scan walk the whole
+    # graph looking for matches that a nonsense query never has.
+    by_meaning = [pk for pk, distance in nearest if distance <= 1 - MIN_TEXT_SIMILARITY]
+    return reciprocal_rank_fusion([by_words, by_meaning])[:limit]
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Fuse ranked id lists: each id scores the sum of 1 / (k + rank) over the lists."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))

@@ -1,0 +1,118 @@
+"""Filtered nearest-product search on real PostgreSQL + pgvector."""
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from search.filters import ProductFilters
+from search.retrieval import PgvectorIndex
+from tests.search.vectors import VERSION, indexed_product, near, random_unit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(7)
+
+
+def nearest_skus(vector, **options) -> list[str]:
+    from shop.models import Product
+
+    matches = PgvectorIndex().nearest(vector, model_version=VERSION, **options)
+    names = dict(Product.objects.values_list("pk", "sku"))
+    return [names[match.product_id] for match in matches]
+
+
+def test_results_are_exact_nearest_first(rng):
+    query = random_unit(rng)
+    vectors = {f"P-{i:03d}": near(query, rng, noise=0.5 + i / 20) for i in range(60)}
+    for sku, vector in vectors.items():
+        indexed_product(sku, vector)
+
+    found = nearest_skus(query, k=10)
+
+    expected = sorted(vectors, key=lambda sku: -float(vectors[sku] @ query))[:10]
+    assert found == expected
+
+
+def test_rare_class_always_gets_its_k_results(rng):
+    query = random_unit(rng)
+    for i in range(400):  # the common class crowds the neighbourhood of the query
+        indexed_product(f"TOP-{i:03d}", near(query, rng, noise=0.3))
+    for i in range(3):
+        indexed_product(f"BAG-{i}", random_unit(rng), garment_class="bag")
+
+    assert sorted(nearest_skus(query, k=3, filters=ProductFilters(garment_class="bag"))) == [
+        "BAG-0", "BAG-1", "BAG-2"]
+    assert len(nearest_skus(query, k=10, filters=ProductFilters(garment_class="bag"))) == 3
+
+
+def test_rare_class_through_the_hnsw_index(rng):
+    """Even when the planner walks the graph, the iterative scan fills k from a rare class."""
+    from django.db import connection
+
+    query = random_unit(rng)
+    for i in range(300):
+        indexed_product(f"TOP-{i:03d}", near(query, rng, noise=0.3))
+    for i in range(5):
+        indexed_product(f"SHOE-{i}", random_unit(rng), garment_class="footwear")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_productregion")
+        cursor.execute("SET enable_seqscan = off")  # force the index, as on a big catalog
+    try:
+        index = PgvectorIndex()
+        rows = index._approximate(*_region_query(query, "footwear"), k=5)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
+    assert len({row[0] for row in rows}) == 5
+
+
+def _region_query(vector, garment_class):
+    from pgvector.django import CosineDistance
+
+    from search.models import ProductRegion
+
+    rows = ProductRegion.objects.filter(ProductFilters(garment_class=garment_class).q("product__"),
+                                        model_version=VERSION)
+    return rows.annotate(distance=CosineDistance("embedding", vector)), (
+        "product_id", "distance", "id", "embedding")
+
+
+def test_one_result_per_product_from_its_closest_region(rng):
+    query = random_unit(rng)
+    indexed_product("OUTFIT", random_unit(rng), garment_class="dress",
+                    regions=(("dress", near(query, rng, 0.1)), ("footwear", query)))
+    indexed_product("OTHER", near(query, rng, 0.6), garment_class="dress")
+
+    matches = PgvectorIndex().nearest(query, k=5, model_version=VERSION, region_class="dress")
+
+    assert len(matches) == 2
+    # The shoes seen in the dress photo are not compared when looking for dresses.
+    assert matches[0].distance > 0.001
+
+
+def test_filters_on_category_colour_price_and_stock(rng):
+    query = random_unit(rng)
+    indexed_product("RED-CHEAP", near(query, rng, 0.1), colour="Red", price=Decimal("10"),
+                    stock=3)
+    indexed_product("RED-DEAR", near(query, rng, 0.2), colour="Red", price=Decimal("90"),
+                    stock=0)
+    indexed_product("BLUE", near(query, rng, 0.1), colour="Blue", price=Decimal("20"))
+
+    assert nearest_skus(query, k=5, filters=ProductFilters(colour="red")) == [
+        "RED-CHEAP", "RED-DEAR"]
+    assert sorted(nearest_skus(query, k=5, filters=ProductFilters(price_max=Decimal("50")))) == [
+        "BLUE", "RED-CHEAP"]
+    assert sorted(nearest_skus(query, k=5, filters=ProductFilters(in_stock=True))) == [
+        "BLUE", "RED-CHEAP"]
+
+
+def test_other_model_versions_are_never_mixed_in(rng):
+    query = random_unit(rng)
+    indexed_product("CURRENT", near(query, rng, 0.3))
+
+    assert nearest_skus(query, k=5) == ["CURRENT"]
+    assert PgvectorIndex().nearest(query, k=5, model_version="older-model") == []
