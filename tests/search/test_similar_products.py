@@ -1,0 +1,126 @@
+"""Similar items: never the product itself, its class first, diversified."""
+
+import numpy as np
+import pytest
+
+from search import similar
+from search.ranking import diversify, duplicates_collapse
+from search.retrieval import Match
+from search.similar import ProductNotIndexed, similar_products
+from shop.models import Product
+from tests.search.vectors import VERSION, indexed_product, near, random_unit, unit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def test_model_version(monkeypatch):
+    monkeypatch.setattr(similar, "model_version", lambda: VERSION)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(11)
+
+
+def skus(hits) -> list[str]:
+    return [hit.sku for hit in hits]
+
+
+def test_never_the_product_itself_nor_a_copy_of_its_photo(rng):
+    query = random_unit(rng)
+    product = indexed_product("SELF", query)
+    indexed_product("SAME-PHOTO", query)
+    for i in range(5):
+        indexed_product(f"OTHER-{i}", near(query, rng, 0.8))
+
+    found = skus(similar_products(product=product, k=10))
+
+    assert "SELF" not in found
+    assert "SAME-PHOTO" not in found
+    assert sorted(found) == [f"OTHER-{i}" for i in range(5)]
+
+
+def test_same_class_first_then_others_to_fill(rng):
+    query = random_unit(rng)
+    product = indexed_product("SHOE", query, garment_class="footwear")
+    indexed_product("SHOE-FAR", near(query, rng, 1.5), garment_class="footwear")
+    for i in range(4):
+        indexed_product(f"BAG-NEAR-{i}", near(query, rng, 0.5), garment_class="bag")
+
+    found = skus(similar_products(product=product, k=4))
+
+    assert found[0] == "SHOE-FAR"  # its own class, although farther
+    assert len(found) == 4
+    assert all(sku.startswith("BAG-NEAR") for sku in found[1:])
+
+
+def test_colour_variants_do_not_fill_the_carousel(rng):
+    query = random_unit(rng)
+    product = indexed_product("QUERY", query)
+    variant_base = near(query, rng, 0.6)
+    for i in range(8):  # eight near-identical variants, slightly closer than the rest
+        indexed_product(f"VARIANT-{i}", near(variant_base, rng, 0.1))
+    for i in range(8):
+        indexed_product(f"DISTINCT-{i}", near(query, rng, 0.75))
+
+    found = skus(similar_products(product=product, k=8))
+
+    assert len(found) == 8
+    variants = sum(sku.startswith("VARIANT") for sku in found)
+    assert 1 <= variants <= 4, found
+
+
+def test_unindexed_product_is_reported():
+    product = Product.objects.create(sku="NEW", title="New", image="products/new.jpg",
+                                     image_sha256="n" * 64)
+    with pytest.raises(ProductNotIndexed):
+        similar_products(product=product)
+
+
+def test_api_returns_skus_and_scores(client, rng):
+    query = random_unit(rng)
+    indexed_product("QUERY", query)
+    for i in range(3):
+        indexed_product(f"NEAR-{i}", near(query, rng, 0.5 + i / 10))
+
+    response = client.get("/api/products/QUERY/similar", {"k": 2})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert [hit["sku"] for hit in body] == ["NEAR-0", "NEAR-1"]
+    assert body[0]["score"] > body[1]["score"]
+    assert set(body[0]) == {"sku", "title", "score", "image_url"}
+
+
+def test_similar_command_prints_json(rng, capsys):
+    from django.core.management import call_command
+
+    query = random_unit(rng)
+    indexed_product("QUERY", query)
+    indexed_product("NEAR", near(query, rng, 0.5))
+
+    call_command("similar", "QUERY", "--k", "5", "--json")
+
+    import json
+
+    (hit,) = json.loads(capsys.readouterr().out)
+    assert hit["sku"] == "NEAR"
+    assert 0 < hit["score"] < 1
+
+
+def match(pk: int, vector, distance: float) -> Match:
+    return Match(product_id=pk, distance=distance, region_id=pk, embedding=unit(vector))
+
+
+def test_duplicates_collapse_keeps_the_closest_copy():
+    a, b = np.eye(3)[0], np.eye(3)[1]
+    kept = duplicates_collapse([match(1, a, 0.1), match(2, a + 0.01 * b, 0.11),
+                                match(3, b, 0.2)])
+    assert [m.product_id for m in kept] == [1, 3]
+
+
+def test_diversify_with_full_relevance_weight_keeps_nearest_first_order():
+    rng = np.random.default_rng(0)
+    matches = [match(i, rng.standard_normal(8), i / 10) for i in range(6)]
+    assert diversify(matches, 4, relevance_weight=1.0) == matches[:4]
