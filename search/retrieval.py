@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from pgvector.django import CosineDistance
 
 from search.filters import ProductFilters
@@ -60,8 +61,24 @@ class PgvectorIndex(VectorIndex):
     # many tuples; past it, the exact scan below answers instead.
     max_scan_tuples = 40_000
 
+    columns = ("product_id", "distance", "id", "embedding")
+
     def nearest(self, vector, *, k, model_version, filters=ProductFilters(), region_class=None,
                 whole_photos_only=False, exclude_products=()):
+        rows = self.candidate_rows(vector, model_version=model_version, filters=filters,
+                                   region_class=region_class,
+                                   whole_photos_only=whole_photos_only,
+                                   exclude_products=exclude_products)
+        matches = best_per_product(self.approximate(rows, k), k)
+        if len(matches) < k:
+            # Few products pass the filters, or the graph walk gave up: answer exactly.
+            matches = best_per_product(self.exact(rows), k)
+        return matches
+
+    def candidate_rows(self, vector, *, model_version, filters=ProductFilters(),
+                       region_class=None, whole_photos_only=False,
+                       exclude_products=()) -> QuerySet:
+        """Return the region rows a query may match, annotated with their distance."""
         rows = ProductRegion.objects.filter(filters.q("product__"), model_version=model_version)
         if whole_photos_only:
             rows = rows.filter(position=0)
@@ -69,25 +86,20 @@ class PgvectorIndex(VectorIndex):
             rows = rows.filter(garment_class__in=["", region_class])
         if exclude_products:
             rows = rows.exclude(product_id__in=exclude_products)
-        rows = rows.annotate(distance=CosineDistance("embedding", vector))
-        columns = ("product_id", "distance", "id", "embedding")
-        matches = _best_per_product(self._approximate(rows, columns, k), k)
-        if len(matches) < k:
-            # Few products pass the filters, or the graph walk gave up: answer exactly.
-            matches = _best_per_product(self._exact(rows, columns), k)
-        return matches
+        return rows.annotate(distance=CosineDistance("embedding", vector))
 
-    def _approximate(self, rows, columns, k: int) -> list[tuple]:
+    def approximate(self, rows: QuerySet, k: int) -> list[tuple]:
+        """Return the nearest rows by a filtered HNSW walk."""
         limit = k * self.rows_per_product
         with hnsw_iterative_scan(limit, max_scan_tuples=self.max_scan_tuples):
-            return list(rows.order_by("distance").values_list(*columns)[:limit])
+            return list(rows.order_by("distance").values_list(*self.columns)[:limit])
 
-    def _exact(self, rows, columns) -> list[tuple]:
-        # Each product's closest region, by a scan that never consults the graph.
+    def exact(self, rows: QuerySet) -> list[tuple]:
+        """Return each product's closest row by a scan that never consults the graph."""
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_indexscan = off")
             return list(rows.order_by("product_id", "distance").distinct("product_id")
-                        .values_list(*columns))
+                        .values_list(*self.columns))
 
 
 @contextmanager
@@ -104,7 +116,8 @@ def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = 40_000) -> Iterato
         yield
 
 
-def _best_per_product(rows: list[tuple], k: int) -> list[Match]:
+def best_per_product(rows: list[tuple], k: int) -> list[Match]:
+    """Return the k closest products, each with its closest row."""
     # relaxed_order may return rows slightly out of order: sort on the exact distances.
     best: dict[int, Match] = {}
     for product_id, distance, region_id, embedding in sorted(rows, key=lambda row: row[1]):

@@ -63,22 +63,13 @@ def test_rare_class_through_the_hnsw_index(rng):
         cursor.execute("SET enable_seqscan = off")  # force the index, as on a big catalog
     try:
         index = PgvectorIndex()
-        rows = index._approximate(*_region_query(query, "footwear"), k=5)
+        candidates = index.candidate_rows(query, model_version=VERSION,
+                                          filters=ProductFilters(garment_class="footwear"))
+        rows = index.approximate(candidates, k=5)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET enable_seqscan")
     assert len({row[0] for row in rows}) == 5
-
-
-def _region_query(vector, garment_class):
-    from pgvector.django import CosineDistance
-
-    from search.models import ProductRegion
-
-    rows = ProductRegion.objects.filter(ProductFilters(garment_class=garment_class).q("product__"),
-                                        model_version=VERSION)
-    return rows.annotate(distance=CosineDistance("embedding", vector)), (
-        "product_id", "distance", "id", "embedding")
 
 
 def test_one_result_per_product_from_its_closest_region(rng):
