@@ -4,15 +4,18 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
+
+from frontend import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("search.urls")),
+    path("dashboard/experiments/", include("frontend.urls_dashboard")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    # Until the shopper pages exist, the catalog lives in the admin.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", views.catalog, name="catalog"),
+    path("products/<str:sku>/", views.product_detail, name="product"),
+    path("look/", views.look, name="look"),
 ]
 
 if settings.DEBUG:

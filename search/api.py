@@ -1,27 +1,40 @@
 """Search API views: parse the request, call one service, render its result."""
 
+from dataclasses import asdict
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from search.look import BoxInvalid, look_search
-from search.results import hits_from_scores
+from search.experiments import events_record
+from search.look import BoxInvalid
+from search.models import Experiment
 from search.serializers import (
+    EventBatchSerializer,
     KSerializer,
     LookSearchResponseSerializer,
     LookSearchSerializer,
     ProductHitSerializer,
+    TextSearchResponseSerializer,
     TextSearchSerializer,
 )
-from search.similar import ProductNotIndexed, similar_products
-from search.text_search import text_search
+from search.serving import Visitor, look_serve, similar_serve, text_serve
+from search.similar import ProductNotIndexed
+from search.statistics import experiment_results
 from shop.images import ImageRejected, image_decode, image_upright
 from shop.models import Product
 
 ERROR = OpenApiResponse(description='{"error": {"code", "message", "fields"}}')
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def visitor_of(request) -> Visitor:
+    """Describe the requesting visitor for experiment assignment."""
+    return Visitor(id=request.visitor_id, is_staff=request.user.is_staff,
+                   user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
 class LookSearchView(APIView):
@@ -39,15 +52,17 @@ class LookSearchView(APIView):
         except ImageRejected as exc:
             raise ValidationError({"image": [str(exc)]}) from None
         try:
-            regions = look_search(image, k=params.validated_data["k"], filters=params.filters(),
-                                  box=params.validated_data.get("box"))
+            regions = look_serve(image=image, k=params.validated_data["k"],
+                                 filters=params.filters(), box=params.validated_data.get("box"),
+                                 visitor=visitor_of(request))
         except BoxInvalid as exc:
             raise ValidationError({"box": [str(exc)]}) from None
-        return Response({"regions": [region.as_dict() for region in regions]})
+        return Response({"regions": [region.as_dict() | {"request_id": request_id}
+                                     for region, request_id in regions]})
 
 
 class SimilarProductsView(APIView):
-    """Visually similar products for a product page."""
+    """Visually similar products for a product page (request id in the X-Request-ID header)."""
 
     @extend_schema(parameters=[KSerializer],
                    responses={200: ProductHitSerializer(many=True), 400: ERROR, 404: ERROR})
@@ -58,33 +73,59 @@ class SimilarProductsView(APIView):
         if product is None:
             raise NotFound(f"no product with sku {sku!r}")
         try:
-            hits = similar_products(product=product, k=params.validated_data["k"],
-                                    filters=params.filters())
+            result, request_id = similar_serve(product=product, k=params.validated_data["k"],
+                                               filters=params.filters(),
+                                               visitor=visitor_of(request))
         except ProductNotIndexed as exc:
             raise NotFound(str(exc), code="not_indexed") from None
-        return Response([hit.as_dict() for hit in hits])
-
-
-
-
-class ResultsPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
+        response = Response([hit.as_dict() for hit in result.hits])
+        if request_id:
+            response[REQUEST_ID_HEADER] = str(request_id)
+        return response
 
 
 class TextSearchView(APIView):
     """Text search over titles, categories, colours and descriptions."""
 
-    pagination_class = ResultsPagination
-
     @extend_schema(parameters=[TextSearchSerializer],
-                   responses={200: ProductHitSerializer(many=True), 400: ERROR})
+                   responses={200: TextSearchResponseSerializer, 400: ERROR})
     def get(self, request):
         params = TextSearchSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        ranked = text_search(query=params.validated_data["q"], filters=params.filters())
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(ranked, request, view=self)
-        return paginator.get_paginated_response([hit.as_dict()
-                                                 for hit in hits_from_scores(page)])
+        data = params.validated_data
+        page = text_serve(query=data["q"], filters=params.filters(), visitor=visitor_of(request),
+                          page=data["page"], page_size=data["page_size"])
+        return Response({"count": page.total, "page": data["page"],
+                         "request_id": page.request_id,
+                         "results": [hit.as_dict() for hit in page.hits]})
+
+
+class EventsView(APIView):
+    """Clicks and add-to-carts on shown products, in batches; retried events count once."""
+
+    parser_classes = [JSONParser]
+    # Sent by navigator.sendBeacon from any page: no session, so no CSRF token either.
+    authentication_classes: list = []
+
+    @extend_schema(request=EventBatchSerializer, responses={200: None, 400: ERROR})
+    def post(self, request):
+        params = EventBatchSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        report = events_record(visitor_id=request.visitor_id,
+                               events=params.validated_data["events"])
+        return Response({"accepted": report.accepted, "duplicates": report.duplicates,
+                         "rejected": [{"index": index, "reason": reason}
+                                      for index, reason in report.rejected]})
+
+
+class ExperimentResultsView(APIView):
+    """Per-variant statistics of an experiment (staff only)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: None, 404: ERROR})
+    def get(self, request, key: str):
+        experiment = Experiment.objects.prefetch_related("variants").filter(key=key).first()
+        if experiment is None:
+            raise NotFound(f"no experiment {key!r}")
+        return Response(asdict(experiment_results(experiment)))

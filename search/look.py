@@ -1,14 +1,16 @@
 """Shop the look: the closest products for every garment in an outfit photo."""
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 
 from PIL import Image
 
 from detection.api import Region, detect, embed, model_version
 from search.filters import ProductFilters
 from search.indexing import region_crops
-from search.ranking import duplicates_collapse
-from search.results import ProductHit, hits_from_matches
+from search.rankers import DEFAULT_RANKER
+from search.ranking import candidates_from_matches, duplicates_collapse, ranked_list
+from search.results import ProductHit, hits_from_scores
 from search.retrieval import VectorIndex, vector_index
 
 # A shopper's box smaller than this on either side is a slip of the finger, not a garment.
@@ -29,6 +31,7 @@ class LookRegion:
     box: tuple[float, float, float, float]
     score: float
     results: list[ProductHit]
+    teams: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"class": self.garment_class, "box": list(self.box), "score": self.score,
@@ -41,6 +44,8 @@ def look_search(
     k: int = 10,
     filters: ProductFilters = ProductFilters(),
     box: tuple[float, float, float, float] | None = None,
+    rankers: tuple[str, ...] = (DEFAULT_RANKER,),
+    rng: random.Random | None = None,
     index: VectorIndex | None = None,
 ) -> list[LookRegion]:
     """Return, for each garment in the photo, the k closest products of its class.
@@ -62,11 +67,13 @@ def look_search(
     for region, vector in zip(regions, embed(region_crops(image, regions)), strict=True):
         garment_class = region.garment_class or filters.garment_class or None
         # Extra candidates so that collapsing duplicates still leaves k.
-        matches = index.nearest(vector, k=k * 2, model_version=version,
-                                filters=filters.with_class(garment_class),
-                                region_class=garment_class)
-        found.append(LookRegion(garment_class, region.box, region.score,
-                                hits_from_matches(duplicates_collapse(matches)[:k])))
+        matches = duplicates_collapse(index.nearest(
+            vector, k=k * 2, model_version=version, filters=filters.with_class(garment_class),
+            region_class=garment_class))
+        ranked = ranked_list(candidates_from_matches(matches), rankers=rankers, k=k, rng=rng)
+        similarity = {match.product_id: 1.0 - match.distance for match in matches}
+        hits = hits_from_scores([(pk, similarity[pk]) for pk in ranked.product_ids])
+        found.append(LookRegion(garment_class, region.box, region.score, hits, ranked.teams))
     return found
 
 

@@ -1,12 +1,33 @@
-"""Re-ranking of retrieved candidates: near-duplicate collapse and diversification."""
+"""Turn retrieved matches into the list a shopper sees.
+
+Candidates get the signals rankers use; the visitor's ranker scores them; similar items
+are diversified; under interleaving two rankers' lists are merged by team draft.
+"""
+
+import random
+from dataclasses import dataclass
 
 import numpy as np
 
+from search.interleaving import team_draft
+from search.models import ProductText
+from search.rankers import Candidate, RankingContext, scores
 from search.retrieval import Match
+from shop.models import Product
 
 # Cosine distance under which two catalog images count as the same photo (re-uploads,
 # the same shot under two skus).
 DUPLICATE_DISTANCE = 0.02
+# Weight of a ranker's score against redundancy in maximal marginal relevance.
+RELEVANCE_WEIGHT = 0.75
+
+
+@dataclass(frozen=True)
+class RankedList:
+    """Product ids in display order; `teams` names each position's ranker when interleaved."""
+
+    product_ids: list[int]
+    teams: list[str]
 
 
 def duplicates_collapse(matches: list[Match], *,
@@ -19,24 +40,68 @@ def duplicates_collapse(matches: list[Match], *,
     return kept
 
 
-def diversify(matches: list[Match], k: int, *, relevance_weight: float = 0.75) -> list[Match]:
-    """Pick k matches by maximal marginal relevance: close to the query, unlike each other.
+def candidates_from_matches(matches: list[Match]) -> list[Candidate]:
+    """Return visual matches as candidates, relevance = cosine similarity."""
+    return candidates_build([(match.product_id, 1.0 - match.distance, match.embedding)
+                             for match in matches])
 
-    With weight 1 this is plain nearest-first order; lower weights trade a little
-    similarity for variety, so ten colour variants of one product don't fill a carousel
-    when other close products exist.
+
+def candidates_build(scored: list[tuple[int, float, np.ndarray | None]]) -> list[Candidate]:
+    """Make candidates from (product id, relevance, visual vector) with their attributes."""
+    ids = [pk for pk, _, _ in scored]
+    attributes = {pk: (category, colour) for pk, category, colour in
+                  Product.objects.filter(pk__in=ids).values_list("pk", "category", "colour")}
+    texts = dict(ProductText.objects.filter(product_id__in=ids)
+                 .values_list("product_id", "embedding"))
+    return [
+        Candidate(product_id=pk, relevance=relevance, embedding=embedding,
+                  category=attributes.get(pk, ("", ""))[0],
+                  colour=attributes.get(pk, ("", ""))[1],
+                  text_embedding=(np.asarray(texts[pk], dtype=np.float32)
+                                  if pk in texts else None))
+        for pk, relevance, embedding in scored
+    ]
+
+
+def diversify(candidates: list[Candidate], relevance: list[float], k: int, *,
+              relevance_weight: float = RELEVANCE_WEIGHT) -> list[Candidate]:
+    """Pick k candidates by maximal marginal relevance: well scored, unlike each other.
+
+    With weight 1 this is plain best-score-first order; lower weights trade a little score
+    for variety, so ten colour variants of one product don't fill a carousel when other
+    close products exist.
     """
-    if len(matches) <= 1:
-        return matches[:k]
-    similarity = np.array([1.0 - match.distance for match in matches])
-    vectors = np.stack([match.embedding for match in matches])
+    if len(candidates) <= 1:
+        return candidates[:k]
+    score = np.asarray(relevance, dtype=np.float64)
+    vectors = np.stack([candidate.embedding for candidate in candidates])
     between = vectors @ vectors.T
-    chosen = [0]
-    redundancy = between[0].copy()
-    while len(chosen) < min(k, len(matches)):
-        score = relevance_weight * similarity - (1 - relevance_weight) * redundancy
-        score[chosen] = -np.inf
-        best = int(np.argmax(score))
+    chosen = [int(np.argmax(score))]
+    redundancy = between[chosen[0]].copy()
+    while len(chosen) < min(k, len(candidates)):
+        marginal = relevance_weight * score - (1 - relevance_weight) * redundancy
+        marginal[chosen] = -np.inf
+        best = int(np.argmax(marginal))
         chosen.append(best)
         redundancy = np.maximum(redundancy, between[best])
-    return [matches[index] for index in chosen]
+    return [candidates[index] for index in chosen]
+
+
+def ranked_list(candidates: list[Candidate], *, rankers: tuple[str, ...], k: int,
+                context: RankingContext = RankingContext(), diversified: bool = False,
+                rng: random.Random | None = None) -> RankedList:
+    """Order candidates with one ranker, or interleave two rankers' orders by team draft."""
+    orders = {}
+    for name in rankers:
+        ranker_scores = scores(name, candidates, context)
+        if diversified:
+            chosen = diversify(candidates, ranker_scores, k)
+        else:
+            order = sorted(range(len(candidates)),
+                           key=lambda i: (-ranker_scores[i], candidates[i].product_id))
+            chosen = [candidates[index] for index in order[:k]]
+        orders[name] = [candidate.product_id for candidate in chosen]
+    if len(rankers) == 1:
+        return RankedList(product_ids=orders[rankers[0]], teams=[])
+    merged = team_draft(orders, k, rng or random.Random())
+    return RankedList(product_ids=merged.items, teams=merged.teams)

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from search.retrieval import Match
 from shop.models import Product
 
 
@@ -21,9 +20,12 @@ class ProductHit:
                 "image_url": self.image_url}
 
 
-def hits_from_matches(matches: list[Match]) -> list[ProductHit]:
-    """Load the matched products, keeping the order of `matches`; score = cosine similarity."""
-    return hits_from_scores([(match.product_id, 1.0 - match.distance) for match in matches])
+@dataclass(frozen=True)
+class SurfaceResult:
+    """A ranked list of products; `teams` names each position's ranker when interleaved."""
+
+    hits: list[ProductHit]
+    teams: list[str]
 
 
 def hits_from_scores(scored: list[tuple[int, float]]) -> list[ProductHit]:

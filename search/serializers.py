@@ -50,6 +50,29 @@ class KSerializer(FiltersSerializer):
 class TextSearchSerializer(FiltersSerializer):
     q = serializers.CharField(max_length=200, trim_whitespace=True,
                               help_text="words to search for, e.g. 'red linen shirt'")
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
+    page_size = serializers.IntegerField(required=False, default=20, min_value=1,
+                                         max_value=100)
+
+
+class TextSearchResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    request_id = serializers.UUIDField(allow_null=True,
+                                       help_text="quote it in events about this page")
+    results = serializers.ListField(child=serializers.DictField())
+
+
+class EventSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField(help_text="made by the client; a retry reuses it")
+    kind = serializers.ChoiceField(choices=["click", "add_to_cart"])
+    request_id = serializers.UUIDField(help_text="the impression the product was shown in")
+    sku = serializers.CharField(max_length=64)
+    position = serializers.IntegerField(min_value=0, max_value=1000)
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = EventSerializer(many=True, allow_empty=False, max_length=100)
 
 
 class LookSearchSerializer(KSerializer):
@@ -86,6 +109,7 @@ class ProductHitSerializer(serializers.Serializer):
 
 class LookRegionSerializer(serializers.Serializer):
     class_ = serializers.CharField(allow_null=True)
+    request_id = serializers.UUIDField(allow_null=True)
     box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
     score = serializers.FloatField()
     results = ProductHitSerializer(many=True)

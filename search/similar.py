@@ -1,14 +1,19 @@
 """Similar items: the products that look most like a given product."""
 
+import random
+
+import numpy as np
+
 from detection.api import model_version
 from search.filters import ProductFilters
-from search.models import ProductRegion
-from search.ranking import DUPLICATE_DISTANCE, diversify
-from search.results import ProductHit, hits_from_matches
+from search.models import ProductRegion, ProductText
+from search.rankers import DEFAULT_RANKER, RankingContext
+from search.ranking import DUPLICATE_DISTANCE, candidates_from_matches, ranked_list
+from search.results import SurfaceResult, hits_from_scores
 from search.retrieval import VectorIndex, vector_index
 from shop.models import Product
 
-# Candidates fetched per result, for diversification to choose from.
+# Candidates fetched per result, for ranking and diversification to choose from.
 CANDIDATES_PER_RESULT = 3
 
 
@@ -21,8 +26,10 @@ def similar_products(
     product: Product,
     k: int = 10,
     filters: ProductFilters = ProductFilters(),
+    rankers: tuple[str, ...] = (DEFAULT_RANKER,),
+    rng: random.Random | None = None,
     index: VectorIndex | None = None,
-) -> list[ProductHit]:
+) -> SurfaceResult:
     """Return up to k products that look like `product`, its own class first, diversified.
 
     Never the product itself, nor another sku showing the very same photo.
@@ -33,19 +40,26 @@ def similar_products(
     if photo is None:
         raise ProductNotIndexed(f"{product.sku} is not indexed yet")
     index = index or vector_index()
+    text = ProductText.objects.filter(product=product).values_list("embedding", flat=True).first()
+    context = RankingContext(category=product.category, colour=product.colour,
+                             text_embedding=None if text is None else np.asarray(text))
     same_class = filters.garment_class or product.garment_class or None
-    searches = [filters.with_class(same_class)]
+    groups = [filters.with_class(same_class)]
     if same_class and not filters.garment_class:
-        searches.append(filters)  # then any class, to fill up
-    chosen = []
-    for search_filters in searches:
-        matches = index.nearest(
-            photo, k=k * CANDIDATES_PER_RESULT, model_version=version, filters=search_filters,
-            whole_photos_only=True,
-            exclude_products=[product.pk, *(match.product_id for match in chosen)],
-        )
+        groups.append(filters)  # then any class, to fill up
+    product_ids, teams, similarity, excluded = [], [], {}, [product.pk]
+    for group_filters in groups:
+        matches = index.nearest(photo, k=k * CANDIDATES_PER_RESULT, model_version=version,
+                                filters=group_filters, whole_photos_only=True,
+                                exclude_products=excluded)
         matches = [match for match in matches if match.distance > DUPLICATE_DISTANCE]
-        chosen += diversify(matches, k - len(chosen))
-        if len(chosen) >= k:
+        similarity.update((match.product_id, 1.0 - match.distance) for match in matches)
+        ranked = ranked_list(candidates_from_matches(matches), rankers=rankers,
+                             k=k - len(product_ids), context=context, diversified=True, rng=rng)
+        product_ids += ranked.product_ids
+        teams += ranked.teams
+        excluded += [match.product_id for match in matches]
+        if len(product_ids) >= k:
             break
-    return hits_from_matches(chosen)
+    hits = hits_from_scores([(pk, similarity[pk]) for pk in product_ids])
+    return SurfaceResult(hits=hits, teams=teams)

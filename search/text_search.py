@@ -5,6 +5,9 @@ Full-text search is exact about words ("linen", a sku's brand); embeddings know 
 two lists without having to calibrate their scores against each other.
 """
 
+import random
+
+import numpy as np
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F
 from pgvector.django import CosineDistance
@@ -12,6 +15,9 @@ from pgvector.django import CosineDistance
 from detection.text_embedder import embed_texts
 from search.filters import ProductFilters
 from search.models import ProductText
+from search.rankers import DEFAULT_RANKER, RankingContext
+from search.ranking import candidates_build, ranked_list
+from search.results import SurfaceResult, hits_from_scores
 from search.retrieval import hnsw_iterative_scan
 
 # The constant of reciprocal rank fusion (Cormack et al.): damps the weight of top ranks.
@@ -24,6 +30,27 @@ CANDIDATES = 200
 def text_search(*, query: str, filters: ProductFilters = ProductFilters(),
                 limit: int = CANDIDATES) -> list[tuple[int, float]]:
     """Return (product id, fused score) pairs for a text query, best first."""
+    return _fused(query, filters, limit)[0]
+
+
+def text_search_ranked(*, query: str, filters: ProductFilters = ProductFilters(),
+                       rankers: tuple[str, ...] = (DEFAULT_RANKER,),
+                       rng: random.Random | None = None,
+                       limit: int = CANDIDATES) -> SurfaceResult:
+    """Return text search results ordered by the visitor's ranker(s); score = fused score."""
+    fused, vector = _fused(query, filters, limit)
+    if not fused:
+        return SurfaceResult(hits=[], teams=[])
+    top = fused[0][1]
+    candidates = candidates_build([(pk, score / top, None) for pk, score in fused])
+    ranked = ranked_list(candidates, rankers=rankers, k=limit,
+                         context=RankingContext(text_embedding=vector), rng=rng)
+    scores = dict(fused)
+    return SurfaceResult(hits=hits_from_scores([(pk, scores[pk]) for pk in ranked.product_ids]),
+                         teams=ranked.teams)
+
+
+def _fused(query: str, filters: ProductFilters, limit: int) -> tuple[list, np.ndarray]:
     rows = ProductText.objects.filter(filters.q("product__"))
     keywords = SearchQuery(query, config="english", search_type="websearch")
     by_words = list(
@@ -42,7 +69,7 @@ def text_search(*, query: str, filters: ProductFilters = ProductFilters(),
     # Thresholded here, not in SQL: a distance filter would make the scan walk the whole
     # graph looking for matches that a nonsense query never has.
     by_meaning = [pk for pk, distance in nearest if distance <= 1 - MIN_TEXT_SIMILARITY]
-    return reciprocal_rank_fusion([by_words, by_meaning])[:limit]
+    return reciprocal_rank_fusion([by_words, by_meaning])[:limit], vector
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from search import similar
+from search.rankers import Candidate
 from search.ranking import diversify, duplicates_collapse
 from search.retrieval import Match
 from search.similar import ProductNotIndexed, similar_products
@@ -23,8 +24,8 @@ def rng():
     return np.random.default_rng(11)
 
 
-def skus(hits) -> list[str]:
-    return [hit.sku for hit in hits]
+def skus(result) -> list[str]:
+    return [hit.sku for hit in result.hits]
 
 
 def test_never_the_product_itself_nor_a_copy_of_its_photo(rng):
@@ -87,6 +88,7 @@ def test_api_returns_skus_and_scores(client, rng):
     response = client.get("/api/products/QUERY/similar", {"k": 2})
 
     assert response.status_code == 200
+    assert len(response["X-Request-ID"]) == 36  # the impression was logged
     body = response.json()
     assert [hit["sku"] for hit in body] == ["NEAR-0", "NEAR-1"]
     assert body[0]["score"] > body[1]["score"]
@@ -120,7 +122,8 @@ def test_duplicates_collapse_keeps_the_closest_copy():
     assert [m.product_id for m in kept] == [1, 3]
 
 
-def test_diversify_with_full_relevance_weight_keeps_nearest_first_order():
+def test_diversify_with_full_relevance_weight_keeps_best_score_first_order():
     rng = np.random.default_rng(0)
-    matches = [match(i, rng.standard_normal(8), i / 10) for i in range(6)]
-    assert diversify(matches, 4, relevance_weight=1.0) == matches[:4]
+    candidates = [Candidate(i, 1 - i / 10, unit(rng.standard_normal(8))) for i in range(6)]
+    relevance = [candidate.relevance for candidate in candidates]
+    assert diversify(candidates, relevance, 4, relevance_weight=1.0) == candidates[:4]

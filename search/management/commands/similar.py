@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if product is None:
             raise CommandError(f"no product with sku {sku!r}")
         try:
-            hits = similar_products(product=product, k=k)
+            hits = similar_products(product=product, k=k).hits
         except ProductNotIndexed as exc:
             raise CommandError(f"{exc}; run `manage.py index` first") from None
         if as_json:

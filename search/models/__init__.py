@@ -1,0 +1,27 @@
+"""Search app models: the vector index and the ranking experiments."""
+
+from search.models.experiments import (
+    Event,
+    Experiment,
+    ExperimentVariant,
+    Exposure,
+    Impression,
+)
+from search.models.index import (
+    EMBEDDING_DIMENSIONS,
+    TEXT_EMBEDDING_DIMENSIONS,
+    ProductRegion,
+    ProductText,
+)
+
+__all__ = [
+    "EMBEDDING_DIMENSIONS",
+    "TEXT_EMBEDDING_DIMENSIONS",
+    "Event",
+    "Experiment",
+    "ExperimentVariant",
+    "Exposure",
+    "Impression",
+    "ProductRegion",
+    "ProductText",
+]

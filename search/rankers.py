@@ -1,0 +1,117 @@
+"""Ranking variants: named functions that order a surface's candidates.
+
+Every surface (shop the look, similar items, text search) retrieves candidates with a
+base relevance score, then asks the ranker that the running experiment assigned to the
+visitor to score them; the surface orders (and, for similar items, diversifies) by that
+score. Adding a variant is one function and the `@ranker` line above it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A product that could be shown, with the signals rankers may use."""
+
+    product_id: int
+    relevance: float  # the surface's base score: visual similarity, or fused text score
+    embedding: np.ndarray | None = None  # its matched visual vector, for diversification
+    category: str = ""
+    colour: str = ""
+    text_embedding: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class RankingContext:
+    """What is known about the query: its product's category, colour and text, if any."""
+
+    category: str = ""
+    colour: str = ""
+    text_embedding: np.ndarray | None = None
+
+
+Ranker = Callable[[list[Candidate], RankingContext], list[float]]
+RANKERS: dict[str, Ranker] = {}
+DEFAULT_RANKER = "visual"
+
+# Boosts of visual_attributes, in units of cosine similarity: enough to reorder close
+# candidates, never enough to lift a poor visual match over a good one.
+CATEGORY_BOOST = 0.05
+COLOUR_BOOST = 0.03
+# Share of hybrid's score that comes from the descriptions' text similarity.
+TEXT_WEIGHT = 0.3
+
+
+def ranker(name: str) -> Callable[[Ranker], Ranker]:
+    """Register a ranking function under `name`."""
+
+    def register(function: Ranker) -> Ranker:
+        if name in RANKERS:
+            raise ValueError(f"ranker {name!r} is already registered")
+        RANKERS[name] = function
+        return function
+
+    return register
+
+
+def rank(name: str, candidates: list[Candidate], context: RankingContext) -> list[Candidate]:
+    """Return candidates ordered by the scores of the ranker called `name`, best first."""
+    scores = RANKERS[name](candidates, context)
+    order = sorted(range(len(candidates)),
+                   key=lambda index: (-scores[index], candidates[index].product_id))
+    return [candidates[index] for index in order]
+
+
+def scores(name: str, candidates: list[Candidate], context: RankingContext) -> list[float]:
+    """Return the ranker's score of each candidate (higher is better)."""
+    return RANKERS[name](candidates, context)
+
+
+@ranker("visual")
+def visual(candidates: list[Candidate], context: RankingContext) -> list[float]:
+    """Pure similarity: the surface's own relevance score."""
+    return [candidate.relevance for candidate in candidates]
+
+
+@ranker("visual_attributes")
+def visual_attributes(candidates: list[Candidate], context: RankingContext) -> list[float]:
+    """Similarity, nudged up for products that agree with the query's category and colour."""
+    category, colour = _query_attributes(candidates, context)
+    return [
+        candidate.relevance
+        + CATEGORY_BOOST * (bool(category) and candidate.category == category)
+        + COLOUR_BOOST * (bool(colour) and candidate.colour.lower() == colour)
+        for candidate in candidates
+    ]
+
+
+@ranker("hybrid")
+def hybrid(candidates: list[Candidate], context: RankingContext) -> list[float]:
+    """Similarity blended with the text similarity of the products' descriptions."""
+    anchor = context.text_embedding
+    if anchor is None:
+        # No query text (a shopper's photo): the best visual match's text stands in.
+        best = max(candidates, key=lambda candidate: candidate.relevance, default=None)
+        anchor = best.text_embedding if best is not None else None
+    if anchor is None:
+        return visual(candidates, context)
+    return [
+        (1 - TEXT_WEIGHT) * candidate.relevance
+        + TEXT_WEIGHT * (0.0 if candidate.text_embedding is None
+                         else float(candidate.text_embedding @ anchor))
+        for candidate in candidates
+    ]
+
+
+def _query_attributes(candidates: list[Candidate], context: RankingContext) -> tuple[str, str]:
+    """Return the query's category and colour, or the consensus of the closest candidates."""
+    if context.category or context.colour:
+        return context.category, context.colour.lower()
+    closest = sorted(candidates, key=lambda candidate: -candidate.relevance)[:5]
+    categories = [candidate.category for candidate in closest if candidate.category]
+    colours = [candidate.colour.lower() for candidate in closest if candidate.colour]
+    return (max(set(categories), key=categories.count) if categories else "",
+            max(set(colours), key=colours.count) if colours else "")
