@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install migrate lint
+.PHONY: demo test install migrate lint chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,20 @@ install: $(VENV)/.installed
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+
+# Browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # An import with some skipped rows (exit status 1) still starts the shop; a file that cannot
 # be imported at all (exit status 2) stops here.
 demo: migrate
 ifdef CATALOG
 	$(BIN)/python manage.py import_catalog "$(CATALOG)" || test $$? -eq 1
+	$(BIN)/python manage.py index || test $$? -eq 1
 else
 	@echo "No CATALOG given: serving what the database holds."
 	@echo "Load one with: make demo CATALOG=path/to/catalog.csv"
@@ -40,5 +48,5 @@ endif
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest

@@ -99,6 +99,13 @@ def database_settings() -> dict:
 
 
 DATABASES = {"default": database_settings()}
+# Shared by every web process (rate limits, cached lookups), so it lives in the database.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "django_cache",
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -48,16 +48,17 @@ def test_simulated_lift_is_detected(capsys):
 def test_aa_tests_are_significant_at_about_the_nominal_rate():
     from search.models import Experiment, Exposure
 
-    seeds = 40
+    seeds = 30
     significant = 0
     for seed in range(seeds):
         Experiment.objects.all().delete()
         Exposure.objects.all().delete()
         Impression.objects.all().delete()
         experiment(key=f"aa-{seed}", weights=(("visual", 1), ("visual_attributes", 1)))
-        call_command("simulate_traffic", "--experiment", f"aa-{seed}", "--visitors", "60",
+        call_command("simulate_traffic", "--experiment", f"aa-{seed}", "--visitors", "40",
                      "--seed", str(100 + seed), verbosity=0)
         lift, _ = ctr_lift(f"aa-{seed}")
         significant += lift.p_value < 0.05
-    # Binomial(40, 0.05): 0 to 6 significant results covers 99% of honest outcomes.
-    assert significant <= 6
+    # Binomial(30, 0.05): at most 5 significant results in 99.7% of honest runs; a test
+    # that ignored the variance (or peeked) would be significant far more often.
+    assert significant <= 5
