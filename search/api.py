@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from search.experiments import events_record
@@ -41,6 +42,8 @@ class LookSearchView(APIView):
     """Shop the look: upload an outfit photo, get the closest products for each garment."""
 
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "look"
 
     @extend_schema(request=LookSearchSerializer, responses={200: LookSearchResponseSerializer,
                                                             400: ERROR})
@@ -63,6 +66,9 @@ class LookSearchView(APIView):
 
 class SimilarProductsView(APIView):
     """Visually similar products for a product page (request id in the X-Request-ID header)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "search"
 
     @extend_schema(parameters=[KSerializer],
                    responses={200: ProductHitSerializer(many=True), 400: ERROR, 404: ERROR})
@@ -87,6 +93,9 @@ class SimilarProductsView(APIView):
 class TextSearchView(APIView):
     """Text search over titles, categories, colours and descriptions."""
 
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "search"
+
     @extend_schema(parameters=[TextSearchSerializer],
                    responses={200: TextSearchResponseSerializer, 400: ERROR})
     def get(self, request):
@@ -104,6 +113,8 @@ class EventsView(APIView):
     """Clicks and add-to-carts on shown products, in batches; retried events count once."""
 
     parser_classes = [JSONParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "events"
     # Sent by navigator.sendBeacon from any page: no session, so no CSRF token either.
     authentication_classes: list = []
 

@@ -54,8 +54,10 @@ def traffic_simulate(*, experiment: Experiment, visitors: int, lift: float = 0.0
     if not skus:
         raise ValueError("no indexed products: run `manage.py index` first")
     report = SimulationReport()
-    for _ in range(visitors):
-        client = Client(HTTP_USER_AGENT="Mozilla/5.0 (simulated shopper)")
+    for number in range(visitors):
+        # Each shopper has an address of their own, as real shoppers do for rate limits.
+        address = f"127.{number // 62500 % 250}.{number // 250 % 250}.{number % 250 + 1}"
+        client = Client(HTTP_USER_AGENT="Mozilla/5.0 (simulated shopper)", REMOTE_ADDR=address)
         client.cookies[VISITOR_COOKIE] = uuid.UUID(int=rng.getrandbits(128)).hex
         report.visitors += 1
         for _ in range(model.pages_per_visitor):
