@@ -1,0 +1,240 @@
+"""Build the garment detector's YOLO data set from CCP street photos and myntra product shots.
+
+Layout written under `out_dir` (Ultralytics finds a label by swapping `images` for `labels`):
+
+    images/{train,val}/*.jpg   CCP photos are symlinks (never copies); composites (myntra
+                               products pasted onto CCP training photos) are files
+    labels/{train,val}/*.txt   one `class cx cy w h` line per box, normalised to the image
+    dataset.yaml               the file `YOLO.train(data=...)` reads
+
+The held-out split is decided by a hash of the CCP image name, not by a shuffle, so that it
+is the same on every machine and stays put when photos are added to or removed from the set.
+"""
+
+import csv
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from detection.config import GARMENT_CLASSES
+from shop.garment_classes import garment_class_default
+
+HOLDOUT_FRACTION = 0.2
+TRAIN, VAL = "train", "val"
+# # Product shots are JPEGs on white: anything this bright, connected to the border, is studio.
+WHITE_THRESHOLD = 235
+
+
+@dataclass(frozen=True)
+class Box:
+    """One labelled box in pixel coordinates."""
+
+    class_id: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+def is_holdout(image_name: str, fraction: float = HOLDOUT_FRACTION) -> bool:
+    """Return whether a CCP image belongs to the held-out split."""
+    digest = hashlib.sha1(image_name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def ccp_records(boxes_file: Path) -> list[dict]:
+    """Load the image records of a CCP `boxes.json`."""
+    with open(boxes_file, encoding="utf-8") as handle:
+        return json.load(handle)["images"]
+
+
+def ccp_boxes(record: dict) -> list[Box]:
+    """Return the boxes of one CCP image record."""
+    return [
+        Box(GARMENT_CLASSES.index(item["class"]), *item["box"])
+        for item in record["boxes"]
+        if item["class"] in GARMENT_CLASSES
+    ]
+
+
+def yolo_label_text(boxes: Iterable[Box], width: int, height: int) -> str:
+    """Format boxes as a YOLO label file (normalised centre, width, height)."""
+    lines = []
+    for box in boxes:
+        x1, x2 = max(0.0, box.x1), min(float(width), box.x2)
+        y1, y2 = max(0.0, box.y1), min(float(height), box.y2)
+        if x2 - x1 < 1 or y2 - y1 < 1:
+            continue
+        lines.append(
+            f"{box.class_id} {(x1 + x2) / 2 / width:.6f} {(y1 + y2) / 2 / height:.6f} "
+            f"{(x2 - x1) / width:.6f} {(y2 - y1) / height:.6f}"
+        )
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _write_sample(out_dir: Path, split: str, name: str, labels: str) -> Path:
+    """Write one label file and return the matching image path to fill."""
+    (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)
+    (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
+    (out_dir / "labels" / split / f"{name}.txt").write_text(labels, encoding="utf-8")
+    return out_dir / "images" / split / f"{name}.jpg"
+
+
+def ccp_export(boxes_file: Path, out_dir: Path) -> dict[str, int]:
+    """Link CCP photos into the data set with YOLO labels; return image counts per split."""
+    counts = {TRAIN: 0, VAL: 0}
+    for record in ccp_records(boxes_file):
+        split = VAL if is_holdout(record["image"]) else TRAIN
+        name = "ccp_" + Path(record["image"]).stem
+        labels = yolo_label_text(ccp_boxes(record), record["width"], record["height"])
+        image_path = _write_sample(out_dir, split, name, labels)
+        image_path.unlink(missing_ok=True)
+        image_path.symlink_to((boxes_file.parent / record["image"]).resolve())
+        counts[split] += 1
+    return counts
+
+
+def myntra_products(myntra_dir: Path) -> dict[int, list[Path]]:
+    """Group myntra product photos by detector class id, skipping products without one."""
+    products: dict[int, list[Path]] = {index: [] for index in range(len(GARMENT_CLASSES))}
+    with open(myntra_dir / "catalog.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            garment_class = garment_class_default(row["category"], row["group"])
+            if garment_class:
+                products[GARMENT_CLASSES.index(garment_class)].append(myntra_dir / row["image"])
+    return products
+
+
+def _alpha_bbox(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """Return the bounding box of an RGBA image's mostly opaque pixels."""
+    return image.getchannel("A").point(lambda value: 255 if value > 128 else 0).getbbox()
+
+
+def product_cutout(path: Path) -> Image.Image | None:
+    """Cut a product out of its white studio background; None if nothing is left."""
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    bright = (rgb.min(axis=2) >= WHITE_THRESHOLD).astype(np.uint8)
+    # Only white regions touching the border are background: a white shirt must stay opaque.
+    _, components = cv2.connectedComponents(bright, connectivity=4)
+    border = np.unique(np.concatenate([
+        components[0], components[-1], components[:, 0], components[:, -1],
+    ]))
+    background = np.isin(components, border[border > 0]) & (bright > 0)
+    alpha = np.where(background, 0, 255).astype(np.uint8)
+    # Erode then blur so the JPEG halo around the product does not become a white outline.
+    alpha = cv2.GaussianBlur(cv2.erode(alpha, np.ones((3, 3), np.uint8)), (3, 3), 0)
+    cutout = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+    bbox = _alpha_bbox(cutout)
+    return cutout.crop(bbox) if bbox else None
+
+
+# Myntra shots of clothes are mostly worn by a model, so a cutout would be a whole person
+# labelled as one garment; footwear, bags and accessories are shot alone. They are also the
+# small, rare objects the detector finds hardest, so they are the ones worth synthesising.
+PASTED_CLASSES = ("footwear", "bag", "accessory")
+# Where a pasted product may go: vertical centre range as a fraction of the photo height and
+# width range as a fraction of its width, near the 10th-90th percentiles of CCP boxes. Pasted
+# accessories are smaller than CCP's, whose one box spans e.g. both earrings, not one watch.
+_PLACEMENT: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "footwear": ((0.7, 0.97), (0.12, 0.3)),
+    "bag": ((0.25, 0.75), (0.08, 0.28)),
+    "accessory": ((0.05, 0.8), (0.04, 0.14)),
+}
+
+
+def _paste(canvas: Image.Image, cutout: Image.Image, garment: str, rng: random.Random) -> Box:
+    """Paste a scaled, slightly rotated cutout where its class plausibly is; return its box."""
+    (cy_lo, cy_hi), (w_lo, w_hi) = _PLACEMENT[garment]
+    width, height = canvas.size
+    scale = rng.uniform(w_lo, w_hi) * width / cutout.width
+    size = (max(1, round(cutout.width * scale)), max(1, round(cutout.height * scale)))
+    item = cutout.resize(size)
+    item = item.rotate(rng.uniform(-15, 15), resample=Image.Resampling.BILINEAR, expand=True)
+    if rng.random() < 0.5:
+        item = item.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    left = round(rng.uniform(0.05, 0.95) * width - item.width / 2)
+    top = round(rng.uniform(cy_lo, cy_hi) * height - item.height / 2)
+    canvas.paste(item, (left, top), item)
+    # The box is the visible alpha after rotation, so it is exact.
+    x1, y1, x2, y2 = _alpha_bbox(item) or (0, 0, item.width, item.height)
+    return Box(GARMENT_CLASSES.index(garment), left + x1, top + y1, left + x2, top + y2)
+
+
+def _overlap(box: Box, other: Box) -> float:
+    """Return the area of the intersection of two boxes."""
+    return max(0.0, min(box.x2, other.x2) - max(box.x1, other.x1)) * max(
+        0.0, min(box.y2, other.y2) - max(box.y1, other.y1)
+    )
+
+
+def _visible(box: Box, covers: Sequence[Box], min_visible: float = 0.5) -> bool:
+    """Return whether a box is still mostly visible under any one of the boxes on top of it."""
+    area = (box.x2 - box.x1) * (box.y2 - box.y1)
+    covered = max((_overlap(box, cover) for cover in covers), default=0.0)
+    return area > 0 and covered / area <= 1 - min_visible
+
+
+def synthetic_generate(
+    myntra_dir: Path,
+    out_dir: Path,
+    photos: Sequence[tuple[Path, list[Box]]],
+    count: int,
+    seed: int = 0,
+) -> int:
+    """Write `count` training photos with myntra products pasted onto labelled street photos."""
+    rng = random.Random(seed)
+    products = myntra_products(myntra_dir)
+    for index in tqdm(range(count), desc="composites", unit="img"):
+        photo_path, photo_boxes = rng.choice(photos)
+        canvas = Image.open(photo_path).convert("RGB")
+        pasted: list[Box] = []
+        for garment in rng.choices(PASTED_CLASSES, k=rng.randint(1, 3)):
+            cutout = product_cutout(rng.choice(products[GARMENT_CLASSES.index(garment)]))
+            if cutout is not None:
+                pasted.append(_paste(canvas, cutout, garment, rng))
+        # A garment hidden under a pasted product must not stay labelled as visible.
+        kept = [box for box in photo_boxes if _visible(box, pasted)]
+        kept += [box for i, box in enumerate(pasted) if _visible(box, pasted[i + 1:])]
+        labels = yolo_label_text(kept, *canvas.size)
+        canvas.save(_write_sample(out_dir, TRAIN, f"syn_{seed}_{index:05d}", labels), quality=92)
+    return count
+
+
+def dataset_yaml_write(out_dir: Path) -> Path:
+    """Write the Ultralytics data set description and return its path."""
+    names = "\n".join(f"  {index}: {name}" for index, name in enumerate(GARMENT_CLASSES))
+    path = out_dir / "dataset.yaml"
+    path.write_text(
+        f"path: {out_dir.resolve()}\ntrain: images/{TRAIN}\nval: images/{VAL}\nnames:\n{names}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def dataset_build(
+    boxes_file: Path,
+    out_dir: Path,
+    myntra_dir: Path | None = None,
+    synthetic: int = 0,
+    seed: int = 0,
+) -> Path:
+    """Build the whole YOLO data set (CCP split plus composites) and return its YAML path."""
+    counts = ccp_export(boxes_file, out_dir)
+    print(f"CCP: {counts[TRAIN]} train, {counts[VAL]} held-out photos")
+    if synthetic and myntra_dir is not None:
+        # Only training photos are pasted on, so no held-out pixel is ever trained on.
+        photos = [
+            (boxes_file.parent / record["image"], ccp_boxes(record))
+            for record in ccp_records(boxes_file)
+            if not is_holdout(record["image"])
+        ]
+        synthetic_generate(myntra_dir, out_dir, photos, synthetic, seed)
+    return dataset_yaml_write(out_dir)

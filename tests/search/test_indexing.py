@@ -1,0 +1,113 @@
+"""Photo indexing with the shipped models: incremental, resumable, never half-written."""
+
+import psycopg
+import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
+
+from detection.api import model_version
+from search import indexing
+from search.indexing import IndexBusy, products_index, products_pending
+from search.models import ProductRegion, ProductText
+from shop.models import Product
+from tests.search.catalog import PRODUCTS, generated_catalog_import, jpeg, product_photo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    generated_catalog_import(tmp_path / "catalog")
+    return tmp_path / "catalog"
+
+
+def rows_per_product() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for sku in ProductRegion.objects.values_list("product__sku", flat=True):
+        counts[sku] = counts.get(sku, 0) + 1
+    return counts
+
+
+def test_every_product_gets_a_photo_row_and_its_text(catalog):
+    report = products_index(batch_size=4)
+
+    assert (report.indexed, report.errors, report.texts) == (len(PRODUCTS), [], len(PRODUCTS))
+    photos = ProductRegion.objects.filter(position=0)
+    assert photos.count() == len(PRODUCTS)
+    assert set(photos.values_list("model_version", flat=True)) == {model_version()}
+    for row in ProductRegion.objects.all():
+        x1, y1, x2, y2 = row.box
+        assert 0 <= x1 < x2 <= 200
+        assert 0 <= y1 < y2 <= 260
+        assert abs(sum(v * v for v in row.embedding) - 1) < 1e-3
+    assert ProductText.objects.count() == len(PRODUCTS)
+
+
+def test_rerun_processes_only_changed_photos(catalog):
+    products_index()
+    before = rows_per_product()
+
+    assert products_index().indexed == 0
+
+    changed = Product.objects.get(sku="SKU-00001")
+    changed.image.save("new.jpg", ContentFile(jpeg(product_photo((250, 200, 0), "tee"))),
+                       save=False)
+    changed.image_sha256 = "f" * 64
+    changed.save()
+    report = products_index()
+
+    assert report.indexed == 1
+    after = rows_per_product()
+    assert set(after) == set(before)
+    assert ProductRegion.objects.filter(product=changed, image_sha256="f" * 64).count() == \
+        after["SKU-00001"]
+
+
+def test_interrupted_run_resumes_without_duplicates(catalog, monkeypatch):
+    real_embed = indexing.embed
+    calls = {"count": 0}
+
+    def embed_then_crash(crops):
+        calls["count"] += 1
+        if calls["count"] == 3:
+            raise KeyboardInterrupt  # the operator pressed Ctrl-C mid-run
+        return real_embed(crops)
+
+    monkeypatch.setattr(indexing, "embed", embed_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        products_index(batch_size=2)
+    assert ProductRegion.objects.filter(position=0).count() == 4  # two whole batches
+
+    monkeypatch.setattr(indexing, "embed", real_embed)
+    report = products_index(batch_size=2)
+
+    assert report.indexed == len(PRODUCTS) - 4
+    assert ProductRegion.objects.filter(position=0).count() == len(PRODUCTS)
+    assert not products_pending(model_version()).exists()
+    positions = list(ProductRegion.objects.values_list("product_id", "model_version", "position"))
+    assert len(positions) == len(set(positions))
+
+
+def test_unreadable_photo_is_reported_and_the_rest_indexed(catalog):
+    broken = Product.objects.get(sku="SKU-00002")
+    with open(broken.image.path, "wb") as handle:
+        handle.write(b"not a jpeg any more")
+
+    report = products_index()
+
+    assert [sku for sku, _ in report.errors] == ["SKU-00002"]
+    assert report.indexed == len(PRODUCTS) - 1
+
+
+def test_a_second_run_waits_its_turn(catalog):
+    settings = connection.settings_dict
+    other = psycopg.connect(dbname=settings["NAME"], user=settings["USER"],
+                            host=settings["HOST"], port=settings["PORT"] or None)
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [indexing._INDEX_LOCK_KEY])
+        with pytest.raises(IndexBusy):
+            products_index()
+        other.execute("SELECT pg_advisory_unlock(%s)", [indexing._INDEX_LOCK_KEY])
+    finally:
+        other.close()
+    assert products_index().indexed == len(PRODUCTS)

@@ -1,0 +1,93 @@
+"""Shop the look with the shipped models, through the API and the command."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from search import look
+from search.indexing import products_index
+from tests.search.catalog import PRODUCTS, generated_catalog_import, jpeg, outfit_photo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def indexed_catalog(tmp_path):
+    generated_catalog_import(tmp_path / "catalog")
+    products_index()
+    return tmp_path / "catalog"
+
+
+def post(client, image_bytes: bytes, **fields):
+    upload = SimpleUploadedFile("outfit.jpg", image_bytes, content_type="image/jpeg")
+    return client.post("/api/search/image", {"image": upload, **fields})
+
+
+def assert_region_shape(region: dict, k: int) -> None:
+    # The API adds the impression's request id, for reporting clicks; the command doesn't.
+    assert set(region) - {"request_id"} == {"class", "box", "score", "results"}
+    assert region["class"] in {None, "top", "outerwear", "bottom", "dress", "footwear", "bag",
+                               "accessory"}
+    assert len(region["box"]) == 4
+    assert 0 < region["score"] <= 1
+    assert len(region["results"]) <= k
+    for hit in region["results"]:
+        assert set(hit) == {"sku", "title", "score", "image_url"}
+    scores = [hit["score"] for hit in region["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_outfit_photo_returns_regions_with_ranked_products(client, indexed_catalog):
+    response = post(client, jpeg(outfit_photo()), k="3")
+
+    assert response.status_code == 200, response.content
+    regions = response.json()["regions"]
+    assert regions
+    for region in regions:
+        assert_region_shape(region, k=3)
+        x1, y1, x2, y2 = region["box"]
+        assert 0 <= x1 < x2 <= 300
+        assert 0 <= y1 < y2 <= 600
+
+
+def test_a_catalog_photo_finds_its_own_product_first(client, indexed_catalog, monkeypatch):
+    # With nothing detected the whole photo is one region searched across every class.
+    monkeypatch.setattr(look, "detect", lambda image: [])
+    photo = (indexed_catalog / "images/4.jpg").read_bytes()
+
+    (region,) = post(client, photo).json()["regions"]
+
+    assert region["class"] is None
+    assert region["box"] == [0, 0, 200, 260]
+    assert region["results"][0]["sku"] == "SKU-00004"
+    assert region["results"][0]["score"] > 0.99
+    assert len(region["results"]) == len(PRODUCTS)
+
+
+def test_shoppers_box_searches_only_that_part(client, indexed_catalog):
+    response = post(client, jpeg(outfit_photo()), box="50,260,250,520", k="2")
+
+    (region,) = response.json()["regions"]
+    assert region["box"] == [50, 260, 250, 520]
+    assert_region_shape(region, k=2)
+    assert region["results"]
+
+
+def test_box_outside_the_photo_is_a_400(client, indexed_catalog):
+    response = post(client, jpeg(outfit_photo()), box="400,700,500,800")
+    assert response.status_code == 400
+    assert "box" in response.json()["error"]["fields"]
+
+
+def test_search_image_command_prints_the_api_shape(indexed_catalog, tmp_path, capsys):
+    path = tmp_path / "outfit.jpg"
+    path.write_bytes(jpeg(outfit_photo()))
+
+    call_command("search_image", str(path), "--k", "2", "--json")
+
+    regions = json.loads(capsys.readouterr().out)["regions"]
+    assert regions
+    for region in regions:
+        assert_region_shape(region, k=2)
