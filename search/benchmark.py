@@ -1,0 +1,121 @@
+"""Measure search speed and quality on the indexed catalog (see docs/benchmarks.md)."""
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.db import connection
+from django.test import Client
+
+from detection.api import model_version
+from search.filters import ProductFilters
+from search.models import ProductRegion
+from search.retrieval import PgvectorIndex, best_per_product
+from shop.garment_classes import GarmentClass
+from shop.models import Product
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Percentiles of a series of timings, in milliseconds."""
+
+    count: int
+    p50: float
+    p95: float
+
+    def __str__(self) -> str:
+        return f"p50 {self.p50:.1f} ms, p95 {self.p95:.1f} ms (n={self.count})"
+
+
+def timed(calls: Sequence[Callable[[], object]], warmup: int = 2) -> Latency:
+    """Time each call once, after running the first `warmup` of them untimed."""
+    for call in calls[:warmup]:
+        call()
+    seconds = []
+    for call in calls:
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    millis = np.asarray(seconds) * 1000
+    return Latency(len(millis), float(np.percentile(millis, 50)), float(np.percentile(millis, 95)))
+
+
+def look_search_latency(photos: Sequence[Path]) -> Latency:
+    """Time shop the look end to end: multipart upload in, JSON out, through the real view."""
+    client = Client()
+
+    def post(path: Path) -> Callable[[], object]:
+        def call():
+            with open(path, "rb") as handle:
+                response = client.post("/api/search/image", {"image": handle})
+            assert response.status_code == 200, response.content
+        return call
+
+    return timed([post(photo) for photo in photos])
+
+
+def similar_latency(skus: Sequence[str]) -> Latency:
+    """Time the similar-items endpoint for each sku."""
+    client = Client()
+
+    def get(sku: str) -> Callable[[], object]:
+        def call():
+            response = client.get(f"/api/products/{sku}/similar", {"k": 10})
+            assert response.status_code == 200, response.content
+        return call
+
+    return timed([get(sku) for sku in skus])
+
+
+def filtered_recall(queries: int, k: int = 10, seed: int = 0) -> dict[str, float]:
+    """Return mean recall@k of the approximate search against an exact scan, per class filter.
+
+    Queries are the vectors of random indexed regions; each is searched once per garment
+    class, which makes rare classes (a few hundred products among tens of thousands) the
+    hard case for a filtered graph walk. Only the approximate path is measured: the exact
+    fallback that `nearest` adds would make it 1.0 by construction.
+    """
+    version = model_version()
+    index = PgvectorIndex()
+    ids = list(ProductRegion.objects.filter(model_version=version).values_list("pk", flat=True))
+    sample = random.Random(seed).sample(ids, min(queries, len(ids)))
+    vectors = ProductRegion.objects.filter(pk__in=sample).values_list("embedding", flat=True)
+    recalls: dict[str, list[float]] = {name: [] for name in GarmentClass.values}
+    for vector in vectors:
+        for garment_class in GarmentClass.values:
+            rows = index.candidate_rows(vector, model_version=version,
+                                        filters=ProductFilters(garment_class=garment_class))
+            exact = {m.product_id for m in best_per_product(index.exact(rows), k)}
+            found = {m.product_id for m in best_per_product(index.approximate(rows, k), k)}
+            if exact:
+                recalls[garment_class].append(len(found & exact) / len(exact))
+    return {name: float(np.mean(values)) for name, values in recalls.items() if values}
+
+
+def index_sizes() -> dict[str, int]:
+    """Return the on-disk bytes of the region table and of its HNSW index."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_total_relation_size('search_productregion'), "
+                       "pg_relation_size('region_embedding_hnsw')")
+        table, hnsw = cursor.fetchone()
+    return {"table_with_indexes": table, "hnsw": hnsw}
+
+
+def hnsw_build_seconds(maintenance_work_mem: str = "1GB") -> float:
+    """Rebuild the region HNSW index and return how long it took."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET maintenance_work_mem = '{maintenance_work_mem}'")
+        started = time.perf_counter()
+        cursor.execute("REINDEX INDEX region_embedding_hnsw")
+        return time.perf_counter() - started
+
+
+def sample_skus(count: int, seed: int = 0) -> list[str]:
+    """Return skus of random indexed products."""
+    version = model_version()
+    skus = list(Product.objects.filter(regions__model_version=version, regions__position=0)
+                .values_list("sku", flat=True))
+    return random.Random(seed).sample(skus, min(count, len(skus)))
