@@ -91,3 +91,21 @@ def test_search_image_command_prints_the_api_shape(indexed_catalog, tmp_path, ca
     assert regions
     for region in regions:
         assert_region_shape(region, k=2)
+
+
+def test_a_running_experiment_logs_each_region_as_an_impression(client, indexed_catalog):
+    from search.models import Experiment, ExperimentVariant, Impression
+
+    experiment = Experiment.objects.create(key="look-test", surface="look", status="running",
+                                           control="visual")
+    ExperimentVariant.objects.create(experiment=experiment, ranker="visual")
+    ExperimentVariant.objects.create(experiment=experiment, ranker="hybrid")
+
+    regions = post(client, jpeg(outfit_photo())).json()["regions"]
+
+    logged = {str(i.request_id): i for i in Impression.objects.filter(experiment=experiment)}
+    assert set(logged) == {region["request_id"] for region in regions}
+    for region in regions:
+        impression = logged[region["request_id"]]
+        assert impression.skus == [hit["sku"] for hit in region["results"]]
+        assert impression.variant in {"visual", "hybrid"}

@@ -62,3 +62,20 @@ def test_aa_tests_are_significant_at_about_the_nominal_rate():
     # Binomial(30, 0.05): at most 5 significant results in 99.7% of honest runs; a test
     # that ignored the variance (or peeked) would be significant far more often.
     assert significant <= 5
+
+
+def test_interleaving_credits_the_better_ranker():
+    from search.models import Experiment
+
+    experiment(key="duel", weights=(("visual", 1), ("visual_attributes", 1)),
+               mode=Experiment.Mode.INTERLEAVE)
+
+    call_command("simulate_traffic", "--experiment", "duel", "--visitors", "150",
+                 "--lift", "1.0", "--seed", "4", verbosity=0)
+
+    results = experiment_results(Experiment.objects.get(key="duel"))
+    interleaving = results.interleaving
+    assert interleaving.wins["visual_attributes"] > interleaving.wins["visual"]
+    assert interleaving.p_value < 0.05
+    teams = set(Impression.objects.values_list("teams", flat=True).first())
+    assert teams == {"visual", "visual_attributes"}
