@@ -134,11 +134,13 @@ def _events_insert(rows: list[tuple]) -> int:
     """Insert events in one statement, skipping ids already stored; return how many were new.
 
     One statement is atomic, and ON CONFLICT makes concurrent retries of the same event
-    land exactly once; RETURNING says which rows were new, which bulk_create can't.
+    land exactly once; RETURNING says which rows were new, which bulk_create can't. Rows
+    go in event id order, so that concurrent batches sharing events lock them in the same
+    order instead of deadlocking.
     """
     if not rows:
         return 0
-    columns = list(zip(*rows, strict=True))
+    columns = list(zip(*sorted(rows, key=lambda row: str(row[0])), strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -146,7 +148,8 @@ def _events_insert(rows: list[tuple]) -> int:
                 (event_id, kind, impression_id, sku, position, visitor_id, variant, created_at)
             SELECT batch.*, now() FROM unnest(
                 %s::uuid[], %s::text[], %s::uuid[], %s::text[], %s::int[], %s::text[],
-                %s::text[]) AS batch
+                %s::text[]) AS batch (event_id)
+            ORDER BY batch.event_id
             ON CONFLICT (event_id) DO NOTHING
             RETURNING event_id
             """,
