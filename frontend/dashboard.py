@@ -45,7 +45,8 @@ def experiment_dashboard(request, key: str):
     )
     return render(request, "frontend/dashboard/experiment.html", {
         "experiment": experiment, "results": results, "rows": _table(results),
-        "daily_chart": daily, "lift_chart": lifts, "metric_labels": METRIC_LABELS,
+        "daily_chart": daily, "lift_chart": lifts,
+        "metric_labels": [METRIC_LABELS[metric] for metric in PROPORTIONS + MEANS],
     })
 
 
@@ -74,7 +75,8 @@ def _table(results: ExperimentResults) -> list[dict]:
         cells = []
         for metric in PROPORTIONS + MEANS:
             estimate, lift = variant.metrics[metric], variant.lift.get(metric)
-            cells.append({"metric": metric, "estimate": estimate, "lift": lift,
+            cells.append({"metric": metric, "label": METRIC_LABELS[metric],
+                          "estimate": estimate, "lift": lift,
                           "significant": bool(lift and lift.p_value < 0.05)})
         rows.append({"variant": variant, "cells": cells,
                      "is_control": variant.name == results.control})

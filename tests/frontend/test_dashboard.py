@@ -73,3 +73,14 @@ def test_results_api(admin_client, client, running):
 def test_experiment_admin_links_to_dashboard(admin_client, running):
     page = admin_client.get("/admin/search/experiment/").content.decode()
     assert 'href="/dashboard/experiments/carousel/"' in page
+
+
+def test_table_columns_match_their_headers(admin_client, running):
+    import re
+
+    page = admin_client.get("/dashboard/experiments/carousel/").content.decode()
+
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', page)
+    first_row = re.findall(r'<td data-metric="(\w+)">', page)[:4]
+    assert headers == ["CTR", "Add-to-cart rate", "Clicks / impression", "MRR of clicks"]
+    assert first_row == ["ctr", "add_to_cart_rate", "clicks_per_impression", "mrr"]
