@@ -25,6 +25,9 @@ class Timing:
         millis = np.asarray(seconds) * 1000
         return cls(len(millis), float(np.percentile(millis, 50)), float(np.percentile(millis, 95)))
 
+    def __str__(self) -> str:
+        return f"p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms (n={self.count})"
+
 
 def detector_benchmark(detector: GarmentDetector, photos: Sequence[Image.Image]) -> Timing:
     """Time `detect` on each photo once, after one warm-up call."""

@@ -3,7 +3,6 @@
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from detection.api import model_version
+from detection.benchmark import Timing
 from search.filters import ProductFilters
 from search.models import ProductRegion
 from search.retrieval import PgvectorIndex, best_per_product
@@ -18,19 +18,7 @@ from shop.garment_classes import GarmentClass
 from shop.models import Product
 
 
-@dataclass(frozen=True)
-class Latency:
-    """Percentiles of a series of timings, in milliseconds."""
-
-    count: int
-    p50: float
-    p95: float
-
-    def __str__(self) -> str:
-        return f"p50 {self.p50:.1f} ms, p95 {self.p95:.1f} ms (n={self.count})"
-
-
-def timed(calls: Sequence[Callable[[], object]], warmup: int = 2) -> Latency:
+def timed(calls: Sequence[Callable[[], object]], warmup: int = 2) -> Timing:
     """Time each call once, after running the first `warmup` of them untimed."""
     for call in calls[:warmup]:
         call()
@@ -39,11 +27,10 @@ def timed(calls: Sequence[Callable[[], object]], warmup: int = 2) -> Latency:
         started = time.perf_counter()
         call()
         seconds.append(time.perf_counter() - started)
-    millis = np.asarray(seconds) * 1000
-    return Latency(len(millis), float(np.percentile(millis, 50)), float(np.percentile(millis, 95)))
+    return Timing.of(seconds)
 
 
-def look_search_latency(photos: Sequence[Path]) -> Latency:
+def look_search_latency(photos: Sequence[Path]) -> Timing:
     """Time shop the look end to end: multipart upload in, JSON out, through the real view."""
     client = Client()
 
@@ -57,7 +44,7 @@ def look_search_latency(photos: Sequence[Path]) -> Latency:
     return timed([post(photo) for photo in photos])
 
 
-def similar_latency(skus: Sequence[str]) -> Latency:
+def similar_latency(skus: Sequence[str]) -> Timing:
     """Time the similar-items endpoint for each sku."""
     client = Client()
 
