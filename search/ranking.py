@@ -11,7 +11,7 @@ import numpy as np
 
 from search.interleaving import team_draft
 from search.models import ProductText
-from search.rankers import Candidate, RankingContext, scores
+from search.rankers import Candidate, RankingContext, rank, scores
 from search.retrieval import Match
 from shop.models import Product
 
@@ -93,13 +93,10 @@ def ranked_list(candidates: list[Candidate], *, rankers: tuple[str, ...], k: int
     """Order candidates with one ranker, or interleave two rankers' orders by team draft."""
     orders = {}
     for name in rankers:
-        ranker_scores = scores(name, candidates, context)
         if diversified:
-            chosen = diversify(candidates, ranker_scores, k)
+            chosen = diversify(candidates, scores(name, candidates, context), k)
         else:
-            order = sorted(range(len(candidates)),
-                           key=lambda i: (-ranker_scores[i], candidates[i].product_id))
-            chosen = [candidates[index] for index in order[:k]]
+            chosen = rank(name, candidates, context)[:k]
         orders[name] = [candidate.product_id for candidate in chosen]
     if len(rankers) == 1:
         return RankedList(product_ids=orders[rankers[0]], teams=[])
