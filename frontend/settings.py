@@ -145,6 +145,13 @@ MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", 40_000_000))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 2**20))
 # Longest side of the thumbnails shown in lists; smaller images are shown as they are.
 THUMBNAIL_SIZE = int(os.environ.get("THUMBNAIL_SIZE", 320))
+# Shop-the-look photos are not stored unless this is above 0; then each one is kept, re-encoded
+# without metadata, for this many days (purge_query_photos deletes older ones).
+QUERY_PHOTO_RETENTION_DAYS = int(os.environ.get("QUERY_PHOTO_RETENTION_DAYS", 0))
+if QUERY_PHOTO_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("QUERY_PHOTO_RETENTION_DAYS must be 0 (never stored) or more.")
+# Outside MEDIA_ROOT on purpose: media may be served to anyone, query photos are staff-only.
+QUERY_PHOTO_ROOT = Path(os.environ.get("QUERY_PHOTO_ROOT", DATA_DIR / "query-photos"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

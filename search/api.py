@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from search.experiments import events_record
 from search.look import BoxInvalid
 from search.models import Experiment
+from search.query_photos import query_photo_keep
 from search.serializers import (
     EventBatchSerializer,
     KSerializer,
@@ -60,6 +61,7 @@ class LookSearchView(APIView):
                                  visitor=visitor_of(request))
         except BoxInvalid as exc:
             raise ValidationError({"box": [str(exc)]}) from None
+        query_photo_keep(image=image, impression_ids=[request_id for _, request_id in regions])
         return Response({"regions": [region.as_dict() | {"request_id": request_id}
                                      for region, request_id in regions]})
 

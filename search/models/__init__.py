@@ -13,6 +13,7 @@ from search.models.index import (
     ProductRegion,
     ProductText,
 )
+from search.models.query_photos import QueryPhoto
 
 __all__ = [
     "EMBEDDING_DIMENSIONS",
@@ -24,4 +25,5 @@ __all__ = [
     "Impression",
     "ProductRegion",
     "ProductText",
+    "QueryPhoto",
 ]
