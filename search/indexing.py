@@ -8,7 +8,7 @@ half-indexed product and the next run resumes where it stopped.
 """
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -77,6 +77,23 @@ def products_index(*, batch_size: int = 32, limit: int | None = None,
     return report
 
 
+def products_batch_index(product_ids: Sequence[int]) -> IndexReport:
+    """Index those of `product_ids` whose photo is still pending, as one batch.
+
+    The unit of work of distributed indexing: running it twice, or on two workers at once,
+    leaves one set of rows per product (the second finds nothing pending, or loses the
+    race on the region rows' unique constraint and can simply be run again). Raises
+    `IndexBusy` while a local `products_index` run holds the index.
+    """
+    version = model_version()
+    with _index_lock(shared=True):
+        batch = list(products_pending(version).filter(pk__in=product_ids))
+        report = IndexReport(pending=len(batch))
+        if batch:
+            _batch_index(batch, version, report)
+    return report
+
+
 def photo_regions(image: Image.Image, *, detector: Callable = detect) -> list[Region]:
     """Return the whole photo as a region followed by the garments detected in it."""
     width, height = image.size
@@ -120,10 +137,15 @@ def _batch_index(products: list[Product], version: str, report: IndexReport) -> 
 
 
 @contextmanager
-def _index_lock() -> Iterator[None]:
-    """Hold a session-level advisory lock so two index runs never write the same products."""
+def _index_lock(*, shared: bool = False) -> Iterator[None]:
+    """Hold a session-level advisory lock so two index runs never write the same products.
+
+    A local run takes it exclusively; distributed batches share it with each other (they
+    are safe together) but never run beside a local run.
+    """
+    mode = "_shared" if shared else ""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_INDEX_LOCK_KEY])
+        cursor.execute(f"SELECT pg_try_advisory_lock{mode}(%s)", [_INDEX_LOCK_KEY])
         (acquired,) = cursor.fetchone()
     if not acquired:
         raise IndexBusy("another index run is in progress")
@@ -131,4 +153,4 @@ def _index_lock() -> Iterator[None]:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_INDEX_LOCK_KEY])
+            cursor.execute(f"SELECT pg_advisory_unlock{mode}(%s)", [_INDEX_LOCK_KEY])
