@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from frontend.db_router import replica_databases
 from frontend.embedded_postgres import embedded_postgres_start
 
 
@@ -111,6 +112,13 @@ def database_settings() -> dict:
 
 
 DATABASES = {"default": database_settings()}
+# Read replicas of that database: search endpoints read the catalog and vectors from them.
+DATABASES.update(replica_databases(env_list("DATABASE_REPLICA_URLS", "")))
+DATABASE_ROUTERS = ["frontend.db_router.ReplicaRouter"] if len(DATABASES) > 1 else []
+# Distributed indexing (`index --distributed`, frontend/celery.py): batches of product ids
+# go through this broker; workers report each batch's outcome to the result backend.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 # Shared by every web process (rate limits, cached lookups), so it lives in the database.
 CACHES = {
     "default": {
@@ -145,6 +153,15 @@ MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", 40_000_000))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 2**20))
 # Longest side of the thumbnails shown in lists; smaller images are shown as they are.
 THUMBNAIL_SIZE = int(os.environ.get("THUMBNAIL_SIZE", 320))
+# Where similar items and shop the look find vectors: "single" (search_productregion, one
+# HNSW graph) or "partitioned" (a copy partitioned by garment class, one graph per class,
+# filled by `manage.py region_partitions enable`); VECTOR_STORAGE picks its precision.
+VECTOR_INDEX = os.environ.get("VECTOR_INDEX", "single")
+VECTOR_STORAGE = os.environ.get("VECTOR_STORAGE", "vector")
+if VECTOR_INDEX not in ("single", "partitioned"):
+    raise ImproperlyConfigured("VECTOR_INDEX must be single or partitioned.")
+if VECTOR_STORAGE not in ("vector", "halfvec"):
+    raise ImproperlyConfigured("VECTOR_STORAGE must be vector or halfvec.")
 # Shop-the-look photos are not stored unless this is above 0; then each one is kept, re-encoded
 # without metadata, for this many days (purge_query_photos deletes older ones).
 QUERY_PHOTO_RETENTION_DAYS = int(os.environ.get("QUERY_PHOTO_RETENTION_DAYS", 0))

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from pgvector.django import CosineDistance
@@ -128,5 +129,9 @@ def best_per_product(rows: list[tuple], k: int) -> list[Match]:
 
 
 def vector_index() -> VectorIndex:
-    """Return the configured retrieval backend."""
+    """Return the configured retrieval backend (settings VECTOR_INDEX and VECTOR_STORAGE)."""
+    if settings.VECTOR_INDEX == "partitioned":
+        from search.partitioned import PartitionedIndex  # it builds on this module
+
+        return PartitionedIndex(settings.VECTOR_STORAGE)
     return PgvectorIndex()

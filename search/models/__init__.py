@@ -13,6 +13,7 @@ from search.models.index import (
     ProductRegion,
     ProductText,
 )
+from search.models.partitioned import RegionHalfVector, RegionVector
 from search.models.query_photos import QueryPhoto
 
 __all__ = [
@@ -26,4 +27,6 @@ __all__ = [
     "ProductRegion",
     "ProductText",
     "QueryPhoto",
+    "RegionHalfVector",
+    "RegionVector",
 ]
