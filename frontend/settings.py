@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "frontend.middleware.VisitorMiddleware",
+    "frontend.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "frontend.urls"
