@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install migrate lint chromium
+.PHONY: demo test install migrate lint chromium redis
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The distributed indexing tests start Debian's redis-server (the Celery broker) themselves.
+redis:
+	@command -v redis-server >/dev/null || { \
+		echo "Installing Debian's redis-server for the distributed indexing tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
 # An import with some skipped rows (exit status 1) still starts the shop; a file that cannot
 # be imported at all (exit status 2) stops here.
 demo: migrate
@@ -48,5 +54,5 @@ endif
 lint: install
 	$(BIN)/ruff check .
 
-test: lint chromium
+test: lint chromium redis
 	$(BIN)/python -m pytest

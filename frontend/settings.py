@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from frontend.db_router import replica_databases
 from frontend.embedded_postgres import embedded_postgres_start
 
 
@@ -112,6 +113,13 @@ def database_settings() -> dict:
 
 
 DATABASES = {"default": database_settings()}
+# Read replicas of that database: search endpoints read the catalog and vectors from them.
+DATABASES.update(replica_databases(env_list("DATABASE_REPLICA_URLS", "")))
+DATABASE_ROUTERS = ["frontend.db_router.ReplicaRouter"] if len(DATABASES) > 1 else []
+# Distributed indexing (`index --distributed`, frontend/celery.py): batches of product ids
+# go through this broker; workers report each batch's outcome to the result backend.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 # Shared by every web process (rate limits, cached lookups), so it lives in the database.
 CACHES = {
     "default": {
