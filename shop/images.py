@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -69,7 +70,12 @@ def content_sha256(data: bytes) -> str:
 
 def image_upright(image: Image.Image) -> Image.Image:
     """Return the image turned the way its camera's EXIF orientation says it is viewed."""
-    return ImageOps.exif_transpose(image)
+    try:
+        return ImageOps.exif_transpose(image)
+    except (SyntaxError, ValueError, OSError, EOFError, struct.error):
+        # A damaged EXIF block says nothing reliable about orientation, but the pixels
+        # decoded fine: show them as stored rather than refuse the photo.
+        return image.copy()
 
 
 def thumbnail_jpeg(image: Image.Image, *, size: int) -> bytes | None:

@@ -92,3 +92,20 @@ def test_openapi_schema_lists_every_endpoint(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert {"/api/search", "/api/search/image", "/api/products/{sku}/similar"} <= set(
         schema["paths"])
+
+
+@pytest.mark.parametrize("format", ["PNG", "WEBP"])
+def test_photo_with_damaged_exif_is_searched_not_a_500(client, format, monkeypatch):
+    # Found by tests/shop/test_image_properties.py: Pillow raised SyntaxError while reading
+    # the orientation of an EXIF block whose TIFF header is broken.
+    from search import look
+
+    monkeypatch.setattr(look, "detect", lambda image: [])
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), (10, 200, 10)).save(out, format=format,
+                                                   exif=b"\x00MM\x00*\x00\x00\x00\x08")
+
+    response = post_image(client, out.getvalue())
+
+    assert response.status_code == 200, response.content
+    assert response.json()["regions"][0]["box"] == [0, 0, 30, 20]
