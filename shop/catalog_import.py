@@ -181,6 +181,9 @@ def _header(records: Iterator, path: Path) -> list[str]:
         if cells:
             if any(_UNDECODABLE.search(cell) for cell in cells):
                 raise CatalogFileError("the header row is not valid text (see --encoding)")
+            # Extra column names become JSON keys, which PostgreSQL cannot store with a NUL.
+            if any("\x00" in cell for cell in cells):
+                raise CatalogFileError("the header row contains a NUL byte")
             return [cell.strip() for cell in cells]
     raise CatalogFileError(
         f"{path} is empty: expected a header row with {', '.join(REQUIRED_FIELDS)}"
@@ -250,8 +253,9 @@ def _price_parse(text: str) -> Decimal | None:
         price = Decimal(text)
     except InvalidOperation:
         raise _RowInvalid(f"price {text!r} is not a number") from None
-    if not price.is_finite() or price < 0 or price != price.quantize(Decimal("0.01")) \
-            or price >= Decimal(10) ** 10:
+    # Bounded before quantize, which cannot represent huge values ("1e30") in 2 decimals.
+    if not price.is_finite() or price < 0 or price >= Decimal(10) ** 10 \
+            or price != price.quantize(Decimal("0.01")):
         raise _RowInvalid(f"price {text!r} is not an amount with at most 2 decimals")
     return price
 
@@ -259,7 +263,8 @@ def _price_parse(text: str) -> Decimal | None:
 def _stock_parse(text: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or int(text) > 2**31 - 1:
+    # isdigit() alone admits digits int() refuses ("²") and lengths it refuses to parse.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > 2**31 - 1:
         raise _RowInvalid(f"stock {text!r} is not a whole number of items")
     return int(text)
 

@@ -277,3 +277,28 @@ def test_command_succeeds_when_every_row_lands(tmp_path, capsys):
 def test_command_reports_a_missing_file(tmp_path):
     with pytest.raises(CommandError, match="cannot open"):
         call_command("import_catalog", str(tmp_path / "nope.csv"), verbosity=0)
+
+
+@pytest.mark.parametrize(("price", "stock"), [("1e30", ""), ("1E+12", ""), ("", "²"),
+                                              ("", "9" * 5000), ("", "٣")])
+def test_out_of_range_price_and_odd_digits_are_row_errors_not_crashes(tmp_path, price, stock):
+    # Found by tests/shop/test_catalog_import_properties.py: these raised out of the import.
+    header = ["sku", "title", "image", "price", "stock"]
+    rows = [{"sku": "A", "title": "Ok", "image": "images/0.jpg", "price": "1", "stock": "1"},
+            {"sku": "B", "title": "Odd", "image": "images/1.jpg", "price": price,
+             "stock": stock}]
+
+    report = catalog_import(path=catalog_write(tmp_path, rows, header=header))
+
+    assert (report.created, report.failed) == (1, 1)
+    assert report.errors[0].line == 3
+    assert "price" in report.errors[0].message or "stock" in report.errors[0].message
+
+
+def test_header_with_a_nul_byte_is_a_file_error(tmp_path):
+    # Found by the property tests: the column name reached a PostgreSQL JSON key and the
+    # whole batch failed with a database error.
+    rows = [catalog_row(1) | {"size\x00": "M"}]
+    with pytest.raises(CatalogFileError, match="NUL"):
+        catalog_import(path=catalog_write(tmp_path, rows))
+    assert not Product.objects.exists()
