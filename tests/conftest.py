@@ -3,7 +3,19 @@
 import os
 from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import HealthCheck
+
+# Property tests: a quick "ci" run by default, thousands of cases with HYPOTHESIS_PROFILE=fuzz.
+# Shared CPUs make timings noisy, so no per-example deadline; function-scoped fixtures (the
+# database, media folders) are shared by a test's examples and each test resets what it uses.
+hypothesis.settings.register_profile(
+    "ci", max_examples=100, deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+hypothesis.settings.register_profile(
+    "fuzz", parent=hypothesis.settings.get_profile("ci"), max_examples=2000)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
