@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from detection.detector import GarmentDetector
-from detection.embedder import get_embedder
+from detection.embedder import Embedder
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,14 @@ def detector_benchmark(detector: GarmentDetector, photos: Sequence[Image.Image])
     return Timing.of(durations)
 
 
-def embedder_benchmark(images: Sequence[Image.Image], batch_size: int) -> float:
+def embedder_benchmark(
+    embedder: Embedder, images: Sequence[Image.Image], batch_size: int
+) -> float:
     """Return images embedded per second in batches of `batch_size`, after one warm-up batch."""
-    embedder = get_embedder()
     embedder.embed(list(images[:batch_size]))
     started = time.perf_counter()
     for start in range(0, len(images), batch_size):
-        embedder.embed(list(images[start : start + batch_size]))
+        embedder.embed(list(images[start : start + batch_size]), batch_size)
     return len(images) / (time.perf_counter() - started)
 
 

@@ -4,7 +4,8 @@ Pipeline (see detection/weights/EMBEDDER.md for data, metrics and how it was fit
 
 1. preprocess: RGB, shorter side to IMAGE_SIZE, longer side centre-cropped to at most
    MAX_ASPECT x IMAGE_SIZE (keeps a whole portrait product shot instead of a square crop).
-2. backbone: frozen ImageNet EfficientNet-Lite0, GeM-pooled features of its last conv layer.
+2. backbone: frozen ImageNet EfficientNet-Lite0, GeM-pooled features of its last conv layer,
+   run with ONNX Runtime when available, else torch (see ``detection.embedder_runtime``).
 3. head (fitted by detection.embedder_training.embedder_train, stored in the checkpoint):
    the vector is a weighted concatenation of L2-normalised parts (see ``EmbedderHead``).
 
@@ -26,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+
+from detection.embedder_runtime import CACHE_DIR, RUNTIME, backbone_runner
 
 # Defaults, overridable from the environment (to be merged into the project configuration).
 IMAGE_SIZE = int(os.environ.get("EMBEDDER_IMAGE_SIZE", "224"))
@@ -76,13 +79,13 @@ def fit_image(
     return image.crop((left, top, left + crop_width, top + crop_height))
 
 
-def image_to_tensor(image: Image.Image) -> torch.Tensor:
-    """Convert a fitted RGB image to a normalised CHW float tensor."""
-    array = np.asarray(image, dtype=np.float32) / 255.0
-    tensor = torch.from_numpy(array).permute(2, 0, 1)
-    mean = torch.tensor(PIXEL_MEAN).view(3, 1, 1)
-    std = torch.tensor(PIXEL_STD).view(3, 1, 1)
-    return (tensor - mean) / std
+def image_to_array(image: Image.Image) -> np.ndarray:
+    """Convert a fitted RGB image to a normalised CHW float32 array."""
+    # numpy in HWC then one transposed copy: ~10x cheaper than the same steps on torch tensors.
+    array = np.asarray(image, dtype=np.float32)
+    scale = 1.0 / (255.0 * np.asarray(PIXEL_STD, dtype=np.float32))
+    offset = np.asarray(PIXEL_MEAN, dtype=np.float32) / np.asarray(PIXEL_STD, dtype=np.float32)
+    return np.ascontiguousarray((array * scale - offset).transpose(2, 0, 1))
 
 
 def colour_thumbnail(image: Image.Image) -> np.ndarray:
@@ -115,12 +118,10 @@ def colour_histogram(
     weight = centre_weight[None, :] * np.where(is_background, background_weight, 1.0)
     quantised = np.minimum((pixels * (bins / 256.0)).astype(np.int64), bins - 1)
     index = (quantised[..., 0] * bins + quantised[..., 1]) * bins + quantised[..., 2]
-    histogram = np.zeros((count, bins**3), dtype=np.float32)
-    np.add.at(
-        histogram,
-        (np.repeat(np.arange(count), index.shape[1]), index.reshape(-1)),
-        weight.reshape(-1),
-    )
+    # One bincount over (image, bin) pairs: far faster than np.add.at.
+    flat = (index + np.arange(count)[:, None] * bins**3).reshape(-1)
+    histogram = np.bincount(flat, weights=weight.reshape(-1), minlength=count * bins**3)
+    histogram = histogram.reshape(count, bins**3).astype(np.float32)
     histogram /= histogram.sum(axis=1, keepdims=True) + 1e-8
     return np.sqrt(histogram)
 
@@ -164,11 +165,11 @@ class BackboneFeatures(nn.Module):
         return {"avg": avg, "gem": gem, "block": block}
 
 
-def group_by_shape(tensors: Sequence[torch.Tensor], batch_size: int) -> list[list[int]]:
-    """Split indices into batches of equal-shaped tensors (images keep their aspect ratio)."""
+def group_by_shape(arrays: Sequence[np.ndarray], batch_size: int) -> list[list[int]]:
+    """Split indices into batches of equal-shaped arrays (images keep their aspect ratio)."""
     by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for index, tensor in enumerate(tensors):
-        by_shape[tuple(tensor.shape)].append(index)
+    for index, array in enumerate(arrays):
+        by_shape[tuple(array.shape)].append(index)
     return [
         indices[start : start + batch_size]
         for indices in by_shape.values()
@@ -250,40 +251,41 @@ class FeatureExtractor:
         image_size: int = IMAGE_SIZE,
         max_aspect: float = MAX_ASPECT,
         colour_bins: int = COLOUR_BINS,
+        runtime: str = RUNTIME,
+        cache_dir: Path = CACHE_DIR,
     ) -> None:
         self.backbone = backbone.eval()
         self.colour_bins = colour_bins
         self.feature_name = feature_name
         self.image_size = image_size
         self.max_aspect = max_aspect
+        self.run_backbone = backbone_runner(self.backbone, feature_name, runtime, cache_dir)
         # Inference itself is re-entrant, but the intra-op thread pool is shared: serialise
         # forward passes so concurrent requests queue instead of oversubscribing the CPU.
         self._lock = threading.Lock()
 
-    def preprocess(self, images: Sequence[Image.Image]) -> tuple[list[torch.Tensor], np.ndarray]:
-        """Return per-image input tensors (aspect kept) and their colour histograms."""
+    def preprocess(self, images: Sequence[Image.Image]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Return per-image CHW input arrays (aspect kept) and their colour histograms."""
         fitted = [fit_image(image, self.image_size, self.max_aspect) for image in images]
         thumbnails = np.stack([colour_thumbnail(image) for image in fitted])
-        return [image_to_tensor(image) for image in fitted], colour_histogram(
+        return [image_to_array(image) for image in fitted], colour_histogram(
             thumbnails, self.colour_bins
         )
 
     def backbone_features(
-        self, tensors: Sequence[torch.Tensor], batch_size: int = BATCH_SIZE
+        self, arrays: Sequence[np.ndarray], batch_size: int = BATCH_SIZE
     ) -> torch.Tensor:
         """Run the backbone over same-shaped batches and return pooled features in input order."""
-        features: torch.Tensor | None = None
-        with self._lock, torch.inference_mode():
-            for indices in group_by_shape(tensors, batch_size):
-                pooled = self.backbone(torch.stack([tensors[i] for i in indices]))[
-                    self.feature_name
-                ]
+        features: np.ndarray | None = None
+        with self._lock:
+            for indices in group_by_shape(arrays, batch_size):
+                pooled = self.run_backbone(np.stack([arrays[i] for i in indices]))
                 if features is None:
-                    features = torch.empty(len(tensors), pooled.shape[1])
+                    features = np.empty((len(arrays), pooled.shape[1]), dtype=np.float32)
                 features[indices] = pooled
         if features is None:
             raise ValueError("no images given")
-        return features
+        return torch.from_numpy(features)
 
     def extract(
         self, images: Sequence[Image.Image], batch_size: int = BATCH_SIZE
@@ -296,7 +298,9 @@ class FeatureExtractor:
 class Embedder:
     """Feature extractor + fitted head, loaded once from a checkpoint; ``embed`` is thread-safe."""
 
-    def __init__(self, checkpoint: dict) -> None:
+    def __init__(
+        self, checkpoint: dict, runtime: str = RUNTIME, cache_dir: Path = CACHE_DIR
+    ) -> None:
         backbone = BackboneFeatures(checkpoint["backbone_name"])
         backbone.net.load_state_dict(
             {k: v.float() for k, v in checkpoint["backbone_state"].items()}
@@ -307,6 +311,8 @@ class Embedder:
             int(checkpoint["image_size"]),
             float(checkpoint["max_aspect"]),
             int(checkpoint["colour_bins"]),
+            runtime,
+            cache_dir,
         )
         self.head = EmbedderHead(**checkpoint["head_config"])
         self.head.load_state_dict({k: v.float() for k, v in checkpoint["head_state"].items()})
@@ -316,9 +322,9 @@ class Embedder:
             raise ValueError(f"checkpoint makes {self.vector_size}-d vectors, not {VECTOR_SIZE}")
 
     @classmethod
-    def load(cls, path: Path = WEIGHTS_PATH) -> Embedder:
+    def load(cls, path: Path = WEIGHTS_PATH, runtime: str = RUNTIME) -> Embedder:
         """Load an embedder from a checkpoint written by ``embedder_train``."""
-        return cls(torch.load(path, map_location="cpu", weights_only=True))
+        return cls(torch.load(path, map_location="cpu", weights_only=True), runtime)
 
     def postprocess(self, features: torch.Tensor, colour: np.ndarray) -> np.ndarray:
         """Apply the fitted head and return float32 L2-normalised vectors."""

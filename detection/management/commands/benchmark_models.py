@@ -8,6 +8,7 @@ from PIL import Image
 from detection import config
 from detection.benchmark import detector_benchmark, embedder_benchmark, machine_description
 from detection.detector import GarmentDetector
+from detection.embedder import Embedder
 
 
 class Command(BaseCommand):
@@ -32,5 +33,9 @@ class Command(BaseCommand):
                 timing = detector_benchmark(GarmentDetector(weights), images)
                 self.stdout.write(f"| detector {weights.name} at {config.IMGSZ} px, per photo | "
                                   f"p50 {timing.p50_ms:.1f} ms, p95 {timing.p95_ms:.1f} ms |")
-        rate = embedder_benchmark(images, batch_size)
-        self.stdout.write(f"| embedder, batches of {batch_size} | {rate:.1f} images/s |")
+        for runtime in ("torch", "onnx"):
+            embedder = Embedder.load(runtime=runtime)
+            for size in (1, batch_size):
+                rate = embedder_benchmark(embedder, images, size)
+                self.stdout.write(f"| embedder ({runtime}), batches of {size}, end to end | "
+                                  f"{rate:.1f} images/s |")
