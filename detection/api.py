@@ -21,9 +21,9 @@ _loading = threading.Lock()
 
 @cache
 def _detector():
-    from detection.detector import GarmentDetector, shipped_weights
+    from detection.detector import detector_load
 
-    return GarmentDetector(shipped_weights())
+    return detector_load()
 
 
 @cache

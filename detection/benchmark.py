@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from detection.detector import GarmentDetector
+from detection.detector import Detector
 from detection.embedder import Embedder
 
 
@@ -29,7 +29,7 @@ class Timing:
         return f"p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms (n={self.count})"
 
 
-def detector_benchmark(detector: GarmentDetector, photos: Sequence[Image.Image]) -> Timing:
+def detector_benchmark(detector: Detector, photos: Sequence[Image.Image]) -> Timing:
     """Time `detect` on each photo once, after one warm-up call."""
     detector.detect(photos[0])
     durations = []

@@ -51,9 +51,13 @@ CONFIDENCE: float = _env_float("CONFIDENCE", 0.25)
 IOU: float = _env_float("IOU", 0.6)
 MAX_DETECTIONS: int = _env_int("MAX_DETECTIONS", 20)
 WEIGHTS_PT: Path = Path(_env_str("WEIGHTS_PT", str(WEIGHTS_DIR / "detector.pt")))
-WEIGHTS_ONNX: Path = Path(_env_str("WEIGHTS_ONNX", str(WEIGHTS_DIR / "detector.onnx")))
+# "onnx" runs the detector with ONNX Runtime on the CPU (several times faster than torch
+# here, see docs/benchmarks.md); "torch" runs it through ultralytics, as on a GPU.
+RUNTIME: str = _env_str("RUNTIME", "onnx")
 # Training and evaluation write generated data sets and runs here, never into the repo.
 WORK_DIR: Path = Path(_env_str("WORK_DIR", str(DATA_DIR / "detector")))
+# ONNX exports of the shipped checkpoints, made on first use (detection/model_cache.py).
+MODEL_CACHE_DIR: Path = Path(os.environ.get("MODEL_CACHE_DIR") or DATA_DIR / "models")
 # Ultralytics keeps its settings (and the font it would otherwise download) here.
 ULTRALYTICS_DIR: Path = Path(_env_str("ULTRALYTICS_DIR", str(DATA_DIR / "ultralytics")))
 # Shared machines: keep torch from taking every core.

@@ -1,17 +1,34 @@
-"""Find garments in a photo with the shipped YOLO detector."""
+"""Find garments in a photo with the shipped YOLO detector.
 
+Two runtimes give the same regions: ultralytics on torch (training, evaluation, GPUs) and
+ONNX Runtime on the CPU, which runs the same network several times faster here. The ONNX
+path reproduces ultralytics' letterbox and non-maximum suppression, so a test can hold the
+two to the same answer.
+"""
+
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
+import numpy as np
 from PIL import Image
 
 from detection import config
 from detection.detector_training import ultralytics_offline_setup
+from detection.model_cache import cached_export
 from detection.regions import Region
+
+# Ultralytics pads letterboxed inputs with this grey, and sizes them in multiples of the
+# network's largest stride.
+LETTERBOX_FILL = 114
+STRIDE = 32
 
 
 class GarmentDetector:
-    """A loaded detector; `detect` is safe to call from many threads."""
+    """A detector run by ultralytics on torch; `detect` is safe to call from many threads."""
 
     def __init__(self, weights: Path, *, device: str | None = None) -> None:
         ultralytics_offline_setup()
@@ -39,22 +56,140 @@ class GarmentDetector:
                 device=self.device,
                 verbose=False,
             )
-        return regions_from_boxes(result.boxes, width=rgb.width, height=rgb.height)
+        boxes = result.boxes
+        return regions_from_boxes(boxes.xyxy.tolist(), boxes.cls.tolist(), boxes.conf.tolist(),
+                                  width=rgb.width, height=rgb.height)
 
 
-def regions_from_boxes(boxes, *, width: int, height: int) -> list[Region]:
-    """Convert Ultralytics boxes to regions clipped to the photo, most confident first."""
+class OnnxGarmentDetector:
+    """The same network exported to ONNX and run by ONNX Runtime; thread-safe."""
+
+    def __init__(self, onnx_path: Path, *, threads: int = config.TORCH_THREADS) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.weights = onnx_path
+        # InferenceSession.run may be called from several threads at once.
+        self._session = onnxruntime.InferenceSession(str(onnx_path), options,
+                                                     providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def detect(self, image: Image.Image) -> list[Region]:
+        """Return the garments in `image`, most confident first."""
+        rgb = np.asarray(image.convert("RGB"))
+        pixels, scale, (left, top) = letterbox(rgb, config.IMGSZ)
+        (output,) = self._session.run(None, {self._input: pixels})
+        boxes, classes, scores = non_max_suppression(output[0], confidence=config.CONFIDENCE,
+                                                     iou=config.IOU,
+                                                     max_detections=config.MAX_DETECTIONS)
+        boxes = (boxes - [left, top, left, top]) / scale
+        return regions_from_boxes(boxes.tolist(), classes.tolist(), scores.tolist(),
+                                  width=rgb.shape[1], height=rgb.shape[0])
+
+
+def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Scale a photo to fit `size` and pad it to a stride multiple, as ultralytics predicts.
+
+    Returns the network input (1x3xHxW float32 in [0, 1]), the scale, and the left and top
+    padding, which map boxes back to the photo.
+    """
+    height, width = rgb.shape[:2]
+    scale = min(size / height, size / width)
+    new_width, new_height = round(width * scale), round(height * scale)
+    if (new_width, new_height) != (width, height):
+        rgb = cv2.resize(rgb, (new_width, new_height), interpolation=cv2.INTER_LINEAR)
+    pad_x, pad_y = (size - new_width) % STRIDE / 2, (size - new_height) % STRIDE / 2
+    top, bottom = round(pad_y - 0.1), round(pad_y + 0.1)
+    left, right = round(pad_x - 0.1), round(pad_x + 0.1)
+    padded = cv2.copyMakeBorder(rgb, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                                value=(LETTERBOX_FILL,) * 3)
+    pixels = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+    return pixels, scale, (left, top)
+
+
+def non_max_suppression(
+    predictions: np.ndarray, *, confidence: float, iou: float, max_detections: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode YOLOv8 output (4 + classes rows, one column per anchor) into kept detections.
+
+    Each anchor votes for its best class; boxes of one class that overlap more than `iou`
+    keep the most confident. Returns xyxy boxes, class ids and scores, best first.
+    """
+    class_scores = predictions[4:]
+    classes = class_scores.argmax(axis=0)
+    scores = class_scores[classes, np.arange(class_scores.shape[1])]
+    keep = scores > confidence
+    if not keep.any():
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    centre_x, centre_y, box_width, box_height = predictions[:4, keep]
+    classes, scores = classes[keep], scores[keep]
+    corners = np.stack([centre_x - box_width / 2, centre_y - box_height / 2,
+                        box_width, box_height], axis=1)
+    kept = cv2.dnn.NMSBoxesBatched(corners.tolist(), scores.tolist(), classes.tolist(),
+                                   confidence, iou)
+    kept = np.asarray(kept, dtype=np.int64).reshape(-1)
+    kept = kept[np.argsort(-scores[kept], kind="stable")][:max_detections]
+    boxes = corners[kept].copy()
+    boxes[:, 2:] += boxes[:, :2]
+    return boxes, classes[kept], scores[kept]
+
+
+def regions_from_boxes(boxes: list, classes: list, scores: list, *, width: int,
+                       height: int) -> list[Region]:
+    """Return detections as regions clipped to the photo, most confident first."""
     regions = []
-    for (x1, y1, x2, y2), class_id, score in zip(
-        boxes.xyxy.tolist(), boxes.cls.tolist(), boxes.conf.tolist(), strict=True
-    ):
+    for (x1, y1, x2, y2), class_id, score in zip(boxes, classes, scores, strict=True):
         box = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
         if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:
             regions.append(Region(config.GARMENT_CLASSES[int(class_id)],
-                                  tuple(round(v, 1) for v in box), round(float(score), 4)))
+                                  tuple(round(float(v), 1) for v in box),
+                                  round(float(score), 4)))
     return sorted(regions, key=lambda region: -region.score)
 
 
+def onnx_export(weights: Path, target: Path) -> None:
+    """Write the ONNX export of a detector checkpoint, any input size (rectangular letterbox)."""
+    import shutil
+    import tempfile
+
+    ultralytics_offline_setup()
+    from ultralytics import YOLO
+    from ultralytics.utils import LOGGER
+
+    # Ultralytics writes the export beside the checkpoint, so export from a private copy;
+    # its progress report would land in the middle of a command's output.
+    with tempfile.TemporaryDirectory() as scratch, _quiet(LOGGER):
+        copy = Path(scratch) / "detector.pt"
+        shutil.copyfile(weights, copy)
+        exported = YOLO(str(copy), task="detect").export(
+            format="onnx", imgsz=config.IMGSZ, dynamic=True, simplify=False, device="cpu")
+        shutil.move(exported, target)
+
+
+Detector = GarmentDetector | OnnxGarmentDetector
+
+
+@contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def shipped_weights() -> Path:
-    """Return the shipped detector weights, preferring ONNX where it was measured faster."""
-    return config.WEIGHTS_ONNX if config.WEIGHTS_ONNX.exists() else config.WEIGHTS_PT
+    """Return the shipped detector checkpoint."""
+    return config.WEIGHTS_PT
+
+
+def detector_load(weights: Path | None = None, *, runtime: str | None = None) -> Detector:
+    """Return a detector for `weights` (default: shipped) on the configured runtime."""
+    weights = weights or shipped_weights()
+    runtime = runtime or config.RUNTIME
+    if runtime == "onnx" and config.device() == "cpu":
+        return OnnxGarmentDetector(cached_export(weights, "detector", onnx_export))
+    return GarmentDetector(weights)

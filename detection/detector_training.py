@@ -8,10 +8,9 @@ import os
 import shutil
 import time
 from pathlib import Path
-from statistics import median
 
 from detection import config
-from detection.detector_data import VAL, dataset_build
+from detection.detector_data import dataset_build
 
 _FONT_SOURCE = Path("matplotlib/mpl-data/fonts/ttf/DejaVuSans.ttf")
 
@@ -117,52 +116,19 @@ def detector_train(
             pretrained=False,
         )
     print(f"Training took {(time.monotonic() - started) / 60:.1f} min")
-    weights_ship(last, sorted((data_dir / "images" / VAL).glob("*.jpg"))[:30])
+    weights_ship(last)
     return detector_evaluate(config.WEIGHTS_PT, boxes_file, data_dir, imgsz)
 
 
-def weights_ship(checkpoint: Path, sample_images: list[Path]) -> None:
-    """Copy a finished checkpoint to the shipped weights, adding ONNX only if it is faster."""
+def weights_ship(checkpoint: Path) -> None:
+    """Copy a finished checkpoint to the shipped weights, without its optimizer state."""
     ultralytics_offline_setup()
-    from ultralytics import YOLO
     from ultralytics.utils.torch_utils import strip_optimizer
 
     config.WEIGHTS_PT.parent.mkdir(parents=True, exist_ok=True)
     # Ultralytics strips a finished run's checkpoints, but an interrupted one still carries
     # the optimizer state, which triples the file.
     strip_optimizer(checkpoint, str(config.WEIGHTS_PT))
-    model = YOLO(str(config.WEIGHTS_PT))
-    onnx_path = Path(model.export(format="onnx", imgsz=config.IMGSZ, simplify=False))
-    torch_ms = detector_latency(config.WEIGHTS_PT, sample_images)
-    onnx_ms = detector_latency(onnx_path, sample_images)
-    print(f"CPU latency per image: torch {torch_ms:.1f} ms, ONNX Runtime {onnx_ms:.1f} ms")
-    if onnx_ms < torch_ms:
-        shutil.move(onnx_path, config.WEIGHTS_ONNX)
-    else:
-        onnx_path.unlink()
-        config.WEIGHTS_ONNX.unlink(missing_ok=True)
-
-
-def detector_latency(weights: Path, images: list[Path], imgsz: int = config.IMGSZ) -> float:
-    """Return the median end-to-end CPU milliseconds to detect garments in one image."""
-    ultralytics_offline_setup()
-    from ultralytics import YOLO
-
-    model = YOLO(str(weights), task="detect")
-    predict = {
-        "imgsz": imgsz,
-        "conf": config.CONFIDENCE,
-        "iou": config.IOU,
-        "device": "cpu",
-        "verbose": False,
-    }
-    model.predict(str(images[0]), **predict)  # the first call builds the graph and session
-    timings = []
-    for image in images:
-        started = time.perf_counter()
-        model.predict(str(image), **predict)
-        timings.append((time.perf_counter() - started) * 1000)
-    return median(timings)
 
 
 def detector_evaluate(

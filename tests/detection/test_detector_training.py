@@ -37,7 +37,6 @@ def test_a_short_training_run_ships_loadable_weights(tiny_ccp, tmp_path, monkeyp
     assert any(map(is_holdout, PHOTOS)), "the generated set needs held-out photos"
     shipped = tmp_path / "shipped"
     monkeypatch.setattr(config, "WEIGHTS_PT", shipped / "detector.pt")
-    monkeypatch.setattr(config, "WEIGHTS_ONNX", shipped / "detector.onnx")
 
     scores = detector_train(boxes_file=tiny_ccp, data_dir=tmp_path / "data", epochs=1,
                             imgsz=64, synthetic=0, batch=4, workers=0, run_name="smoke")

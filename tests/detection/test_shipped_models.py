@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 
 from detection import config
 from detection.api import detect, embed, model_version
+from detection.detector import detector_load
 from search.models import EMBEDDING_DIMENSIONS
 
 
@@ -104,7 +105,7 @@ def test_non_images_are_still_rejected_cleanly_once_ultralytics_is_loaded():
 
     from shop.images import ImageRejected, image_decode
 
-    detect(outfit())  # loads Ultralytics, which patches PIL.Image.open on import
+    detector_load(runtime="torch")  # loads Ultralytics, which patches PIL.Image.open on import
     assert PillowImage.open.__module__.startswith("PIL")
     with pytest.raises(ImageRejected, match="not a recognised image"):
         image_decode(b"%PDF-1.7 this is no photo")

@@ -7,12 +7,12 @@ from PIL import Image
 
 from detection import config
 from detection.benchmark import detector_benchmark, embedder_benchmark, machine_description
-from detection.detector import GarmentDetector
+from detection.detector import detector_load
 from detection.embedder import Embedder
 
 
 class Command(BaseCommand):
-    help = ("Time the shipped detector (each shipped format) per photo and the embedder's "
+    help = ("Time the shipped detector (torch and ONNX Runtime) per photo and the embedder's "
             "throughput; prints Markdown rows for docs/benchmarks.md.")
 
     def add_arguments(self, parser):
@@ -28,11 +28,10 @@ class Command(BaseCommand):
         images = [Image.open(path).convert("RGB") for path in paths]
         self.stdout.write(f"Machine: {machine_description()}; {len(images)} photos from {photos}")
         self.stdout.write("| measurement | value |\n|---|---|")
-        for weights in (config.WEIGHTS_PT, config.WEIGHTS_ONNX):
-            if weights.exists():
-                timing = detector_benchmark(GarmentDetector(weights), images)
-                self.stdout.write(f"| detector {weights.name} at {config.IMGSZ} px, per photo | "
-                                  f"p50 {timing.p50_ms:.1f} ms, p95 {timing.p95_ms:.1f} ms |")
+        for runtime in ("torch", "onnx"):
+            timing = detector_benchmark(detector_load(runtime=runtime), images)
+            self.stdout.write(f"| detector ({runtime}) at {config.IMGSZ} px, per photo | "
+                              f"p50 {timing.p50_ms:.1f} ms, p95 {timing.p95_ms:.1f} ms |")
         for runtime in ("torch", "onnx"):
             embedder = Embedder.load(runtime=runtime)
             for size in (1, batch_size):

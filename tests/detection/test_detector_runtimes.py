@@ -1,0 +1,85 @@
+"""The ONNX Runtime detector gives the regions ultralytics gives, on the same checkpoint."""
+
+import pytest
+from PIL import Image
+
+from detection import config
+from detection.detector import OnnxGarmentDetector, detector_load, non_max_suppression
+from detection.model_cache import cached_export
+from tests.detection.test_shipped_models import outfit
+
+
+@pytest.fixture(scope="module")
+def runtimes():
+    return detector_load(runtime="torch"), detector_load(runtime="onnx")
+
+
+def assert_same_regions(expected, got):
+    assert [region.garment_class for region in got] == [r.garment_class for r in expected]
+    for want, have in zip(expected, got, strict=True):
+        assert max(abs(a - b) for a, b in zip(want.box, have.box, strict=True)) <= 2.0
+        assert have.score == pytest.approx(want.score, abs=0.01)
+
+
+def test_onnx_is_the_cpu_default(runtimes):
+    assert isinstance(detector_load(), OnnxGarmentDetector)
+
+
+@pytest.mark.parametrize("size", [(320, 480), (480, 320), (97, 301), (1200, 900)])
+def test_generated_outfits_agree(runtimes, size):
+    torch_detector, onnx_detector = runtimes
+    photos = [outfit(seed).resize(size) for seed in range(3)]
+    found = 0
+    for photo in photos:
+        expected = torch_detector.detect(photo)
+        assert_same_regions(expected, onnx_detector.detect(photo))
+        found += len(expected)
+    assert found, "the comparison needs photos with detections"
+
+
+def test_street_photos_agree(runtimes, fashion_data):
+    torch_detector, onnx_detector = runtimes
+    found = 0
+    for path in sorted((fashion_data / "ccp" / "photos").glob("*.jpg"))[:20]:
+        photo = Image.open(path)
+        expected = torch_detector.detect(photo)
+        assert_same_regions(expected, onnx_detector.detect(photo))
+        found += len(expected)
+    assert found >= 20
+
+
+def test_blank_photo_has_no_regions(runtimes):
+    assert runtimes[1].detect(Image.new("RGB", (64, 64), "white")) == []
+
+
+def test_nothing_above_the_confidence_threshold_gives_empty_arrays():
+    import numpy as np
+
+    predictions = np.zeros((4 + len(config.GARMENT_CLASSES), 10), dtype=np.float32)
+    boxes, classes, scores = non_max_suppression(predictions, confidence=0.25, iou=0.6,
+                                                 max_detections=5)
+    assert boxes.shape == (0, 4)
+    assert len(classes) == len(scores) == 0
+
+
+def test_the_export_is_cached_by_checkpoint_hash(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "MODEL_CACHE_DIR", tmp_path)
+    source = tmp_path / "weights.bin"
+    source.write_bytes(b"one")
+    calls = []
+
+    def export(weights, target):
+        calls.append(weights)
+        target.write_bytes(weights.read_bytes()[::-1])
+
+    first = cached_export(source, "model", export)
+    assert cached_export(source, "model", export) == first
+    source.write_bytes(b"two")
+    second = cached_export(source, "model", export)
+
+    assert len(calls) == 2
+    assert first != second
+    assert first.read_bytes() == b"eno"
+    assert second.read_bytes() == b"owt"
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["weights.bin", first.name, second.name])
