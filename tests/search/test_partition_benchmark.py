@@ -34,7 +34,8 @@ def test_synthetic_products_repeat_per_chunk_and_keep_the_real_layouts(seed):
     other = list(synthetic_products(seed, chunk=5))
 
     assert len(first) == CHUNK
-    assert all(np.array_equal(a.regions[0][1], b.regions[0][1]) for a, b in zip(first, again, strict=True))
+    assert all(np.array_equal(a.regions[0][1], b.regions[0][1])
+               for a, b in zip(first, again, strict=True))
     assert not np.array_equal(first[0].regions[0][1], other[0].regions[0][1])
     for product in first:
         assert product.garment_class in ("top", "footwear", "bag")
