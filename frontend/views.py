@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
+from frontend.db_router import replica_reads
 from frontend.forms import CatalogFilterForm
 from search.api import visitor_of
 from search.serving import text_serve
@@ -13,6 +14,7 @@ from shop.selectors import facet_values, product_list
 PAGE_SIZE = 24
 
 
+@replica_reads()
 def catalog(request):
     """Browse or search the catalog, with filters and pagination."""
     form = CatalogFilterForm(request.GET or None, categories=facet_values("category"),
@@ -39,6 +41,7 @@ def catalog(request):
     })
 
 
+@replica_reads()
 def product_detail(request, sku: str):
     """Show one product; its similar items load after the page."""
     product = get_object_or_404(Product, sku=sku)

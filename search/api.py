@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from frontend.db_router import replica_reads
 from search.experiments import events_record
 from search.look import BoxInvalid
 from search.models import Experiment
@@ -48,6 +49,7 @@ class LookSearchView(APIView):
 
     @extend_schema(request=LookSearchSerializer, responses={200: LookSearchResponseSerializer,
                                                             400: ERROR})
+    @replica_reads()
     def post(self, request):
         params = LookSearchSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -74,6 +76,7 @@ class SimilarProductsView(APIView):
 
     @extend_schema(parameters=[KSerializer],
                    responses={200: ProductHitSerializer(many=True), 400: ERROR, 404: ERROR})
+    @replica_reads()
     def get(self, request, sku: str):
         params = KSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -100,6 +103,7 @@ class TextSearchView(APIView):
 
     @extend_schema(parameters=[TextSearchSerializer],
                    responses={200: TextSearchResponseSerializer, 400: ERROR})
+    @replica_reads()
     def get(self, request):
         params = TextSearchSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
