@@ -120,13 +120,20 @@ DATABASE_ROUTERS = ["frontend.db_router.ReplicaRouter"] if len(DATABASES) > 1 el
 # go through this broker; workers report each batch's outcome to the result backend.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
-# Shared by every web process (rate limits, cached lookups), so it lives in the database.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "django_cache",
-    }
-}
+
+
+def cache_settings() -> dict:
+    """Return the cache shared by every web process: Redis when CACHE_URL is set, else a table."""
+    url = os.environ.get("CACHE_URL", "")
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url:
+        raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL.")
+    return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
+
+
+# Shared by every web process (rate limits, cached lookups): the database, or Redis.
+CACHES = {"default": cache_settings()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
