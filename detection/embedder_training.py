@@ -247,8 +247,14 @@ def fit_whitening(
     mean = features.mean(axis=0)
     _, singular, components = np.linalg.svd(features - mean, full_matrices=False)
     eigenvalues = singular[:size] ** 2 / len(features)
+    # Components with (numerically) no variance, e.g. when a small catalog has fewer images
+    # than ``size``, would be scaled towards infinity: leave their columns zero instead.
+    kept = int((eigenvalues > 1e-6 * eigenvalues[0]).sum())
+    eigenvalues = eigenvalues[:kept]
     scale = 1.0 / np.sqrt(eigenvalues + shrinkage * eigenvalues.mean())
-    return mean.astype(np.float32), (components[:size].T * scale).astype(np.float32)
+    matrix = np.zeros((features.shape[1], size), dtype=np.float32)
+    matrix[:, :kept] = components[:kept].T * scale
+    return mean.astype(np.float32), matrix
 
 
 def train_semantic_head(
@@ -379,7 +385,7 @@ def semantic_tasks(
     for name in items_by_set:
         labels = [item.category if set_name == name else None for set_name, item in rows]
         tasks[f"{name}_label"] = encode_labels(labels, min_count)[0]
-    return tasks
+    return {task: values for task, values in tasks.items() if (values >= 0).any()}
 
 
 def embedder_train(

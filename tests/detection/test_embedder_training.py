@@ -1,0 +1,90 @@
+"""`train_embedder` fits a head on a tiny generated data set and writes a checkpoint that embeds."""
+
+import csv
+import json
+
+import numpy as np
+from django.core.management import call_command
+from PIL import Image, ImageDraw
+
+from detection.embedder import VECTOR_SIZE, Embedder
+from detection.embedder_training import read_street
+
+# (myntra category, group, shape drawn); garment_class_default maps each to a class.
+MYNTRA_KINDS = [
+    ("Tshirts", "Apparel / Topwear", "box"),
+    ("Jeans", "Apparel / Bottomwear", "legs"),
+    ("Dresses", "Apparel / Dress", "dress"),
+]
+COLOURS = {"Red": (200, 30, 40), "Blue": (30, 50, 190)}
+STREET_LABELS = {"t-shirt": "box", "pants": "legs", "dress": "dress"}
+
+
+def garment(shape: str, colour: tuple[int, int, int], seed: int, size=(72, 96)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", size, tuple(int(v) for v in rng.integers(200, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    jitter = int(rng.integers(0, 6))
+    if shape == "box":
+        draw.rectangle((12 + jitter, 18, 60 - jitter, 70), fill=colour)
+    elif shape == "legs":
+        draw.rectangle((20, 10 + jitter, 34, 90), fill=colour)
+        draw.rectangle((38, 10 + jitter, 52, 90), fill=colour)
+    else:
+        draw.polygon([(36, 8 + jitter), (10, 90), (62, 90)], fill=colour)
+    return image
+
+
+def write_data_set(root):
+    """Write myntra, street and ccp folders in the shared data sets' layout (44 images)."""
+    (root / "myntra" / "images").mkdir(parents=True)
+    with (root / "myntra" / "catalog.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sku", "title", "category", "group", "colour", "image"])
+        for index in range(24):
+            category, group, shape = MYNTRA_KINDS[index % 3]
+            colour = list(COLOURS)[index % 2]
+            name = f"images/{index}.jpg"
+            garment(shape, COLOURS[colour], index).save(root / "myntra" / name)
+            writer.writerow([f"MY-{index}", category, category, group, colour, name])
+    (root / "street" / "images").mkdir(parents=True)
+    with (root / "street" / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "label"])
+        for index in range(15):
+            label = list(STREET_LABELS)[index % 3]
+            name = f"images/street-{index}.jpg"
+            garment(STREET_LABELS[label], (90, 90, 90), 100 + index).save(root / "street" / name)
+            writer.writerow([name, label])
+    (root / "ccp" / "photos").mkdir(parents=True)
+    images = []
+    for index in range(3):
+        photo = Image.new("RGB", (120, 200), (230, 230, 230))
+        photo.paste(garment("box", (200, 30, 40), 200 + index), (24, 0))
+        photo.paste(garment("legs", (30, 50, 190), 300 + index), (24, 96))
+        name = f"photos/{index}.jpg"
+        photo.save(root / "ccp" / name)
+        boxes = [
+            {"label": "shirt", "class": "top", "box": [24, 0, 96, 96]},
+            {"label": "pants", "class": "bottom", "box": [24, 96, 96, 192]},
+        ]
+        images.append({"image": name, "width": 120, "height": 200, "boxes": boxes})
+    (root / "ccp" / "boxes.json").write_text(json.dumps({"images": images}))
+
+
+def test_train_embedder_writes_a_checkpoint_that_embeds(tmp_path):
+    data = tmp_path / "data"
+    write_data_set(data)
+    assert 0 < len(read_street(data / "street", test=False)) < 15  # some photos held out
+    out = tmp_path / "embedder.pt"
+
+    call_command("train_embedder", "--data-dir", str(data), "--out", str(out), "--epochs", "1")
+
+    embedder = Embedder.load(out)
+    red_top = garment("box", COLOURS["Red"], 7)
+    vectors = embedder.embed([red_top, red_top.convert("L"), garment("legs", COLOURS["Blue"], 8)])
+    assert vectors.shape == (3, VECTOR_SIZE)
+    assert vectors.dtype == np.float32
+    assert np.isfinite(vectors).all()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    assert vectors[0] @ vectors[2] < 0.999  # different photos, different vectors
