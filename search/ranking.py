@@ -13,6 +13,7 @@ from search.interleaving import team_draft
 from search.models import ProductText
 from search.rankers import Candidate, RankingContext, rank, scores
 from search.retrieval import Match
+from search.vectors import VectorBinary, vector_from_db
 from shop.models import Product
 
 # Cosine distance under which two catalog images count as the same photo (re-uploads,
@@ -51,14 +52,14 @@ def candidates_build(scored: list[tuple[int, float, np.ndarray | None]]) -> list
     ids = [pk for pk, _, _ in scored]
     attributes = {pk: (category, colour) for pk, category, colour in
                   Product.objects.filter(pk__in=ids).values_list("pk", "category", "colour")}
-    texts = dict(ProductText.objects.filter(product_id__in=ids)
-                 .values_list("product_id", "embedding"))
+    texts = {pk: vector_from_db(vector) for pk, vector in
+             ProductText.objects.filter(product_id__in=ids)
+             .values_list("product_id", VectorBinary("embedding"))}
     return [
         Candidate(product_id=pk, relevance=relevance, embedding=embedding,
                   category=attributes.get(pk, ("", ""))[0],
                   colour=attributes.get(pk, ("", ""))[1],
-                  text_embedding=(np.asarray(texts[pk], dtype=np.float32)
-                                  if pk in texts else None))
+                  text_embedding=texts.get(pk))
         for pk, relevance, embedding in scored
     ]
 

@@ -17,6 +17,7 @@ from pgvector.django import CosineDistance
 
 from search.filters import ProductFilters
 from search.models import ProductRegion
+from search.vectors import VectorBinary, vector_from_db
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,13 @@ class PgvectorIndex(VectorIndex):
     """HNSW search in PostgreSQL, exact where the approximate scan comes back short."""
 
     # Regions fetched per wanted product: a product has a whole-photo row and a row per
-    # garment, and several may be near the query.
+    # garment, and several may be near the query (only one when comparing whole photos).
     rows_per_product = 4
     # pgvector 0.8 keeps scanning the graph until the filtered LIMIT is met, up to this
     # many tuples; past it, the exact scan below answers instead.
     max_scan_tuples = 40_000
 
-    columns = ("product_id", "distance", "id", "embedding")
+    columns = ("product_id", "distance", "id", "embedding_binary")
 
     def nearest(self, vector, *, k, model_version, filters=ProductFilters(), region_class=None,
                 whole_photos_only=False, exclude_products=()):
@@ -70,7 +71,9 @@ class PgvectorIndex(VectorIndex):
                                    region_class=region_class,
                                    whole_photos_only=whole_photos_only,
                                    exclude_products=exclude_products)
-        matches = best_per_product(self.approximate(rows, k), k)
+        # A product has one whole-photo row, so whole-photo searches need no spare rows.
+        matches = best_per_product(
+            self.approximate(rows, k, rows_per_product=1 if whole_photos_only else None), k)
         if len(matches) < k:
             # Few products pass the filters, or the graph walk gave up: answer exactly.
             matches = best_per_product(self.exact(rows), k)
@@ -87,11 +90,13 @@ class PgvectorIndex(VectorIndex):
             rows = rows.filter(garment_class__in=["", region_class])
         if exclude_products:
             rows = rows.exclude(product_id__in=exclude_products)
-        return rows.annotate(distance=CosineDistance("embedding", vector))
+        return rows.annotate(distance=CosineDistance("embedding", vector),
+                             embedding_binary=VectorBinary("embedding"))
 
-    def approximate(self, rows: QuerySet, k: int) -> list[tuple]:
-        """Return the nearest rows by a filtered HNSW walk."""
-        limit = k * self.rows_per_product
+    def approximate(self, rows: QuerySet, k: int, *,
+                    rows_per_product: int | None = None) -> list[tuple]:
+        """Return the rows nearest to the query for k products by a filtered HNSW walk."""
+        limit = k * (rows_per_product or self.rows_per_product)
         with hnsw_iterative_scan(limit, max_scan_tuples=self.max_scan_tuples):
             return list(rows.order_by("distance").values_list(*self.columns)[:limit])
 
@@ -111,21 +116,26 @@ def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = 40_000) -> Iterato
     finds returns fewer rows than the LIMIT asks for.
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.max_scan_tuples = %s", [max_scan_tuples])
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
+        # One round trip for the three settings; `true` makes each local to the transaction.
+        cursor.execute(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+            " set_config('hnsw.max_scan_tuples', %s, true),"
+            " set_config('hnsw.ef_search', %s, true)",
+            [str(max_scan_tuples), str(max(40, min(limit, 1000)))],
+        )
         yield
 
 
 def best_per_product(rows: list[tuple], k: int) -> list[Match]:
     """Return the k closest products, each with its closest row."""
     # relaxed_order may return rows slightly out of order: sort on the exact distances.
-    best: dict[int, Match] = {}
-    for product_id, distance, region_id, embedding in sorted(rows, key=lambda row: row[1]):
-        if product_id not in best:
-            best[product_id] = Match(product_id, float(distance), region_id,
-                                     np.asarray(embedding, dtype=np.float32))
-    return list(best.values())[:k]
+    best: dict[int, tuple] = {}
+    for row in sorted(rows, key=lambda row: row[1]):
+        best.setdefault(row[0], row)
+        if len(best) == k:
+            break
+    return [Match(product_id, float(distance), region_id, vector_from_db(embedding))
+            for product_id, distance, region_id, embedding in best.values()]
 
 
 def vector_index() -> VectorIndex:

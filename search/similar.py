@@ -2,8 +2,6 @@
 
 import random
 
-import numpy as np
-
 from detection.api import model_version
 from search.filters import ProductFilters
 from search.models import ProductRegion, ProductText
@@ -11,6 +9,7 @@ from search.rankers import DEFAULT_RANKER, RankingContext
 from search.ranking import DUPLICATE_DISTANCE, candidates_from_matches, ranked_list
 from search.results import SurfaceResult, hits_from_scores
 from search.retrieval import VectorIndex, vector_index
+from search.vectors import VectorBinary, vector_from_db
 from shop.models import Product
 
 # Candidates fetched per result, for ranking and diversification to choose from.
@@ -35,14 +34,16 @@ def similar_products(
     Never the product itself, nor another sku showing the very same photo.
     """
     version = model_version()
-    photo = ProductRegion.objects.filter(product=product, model_version=version,
-                                         position=0).values_list("embedding", flat=True).first()
+    photo = (ProductRegion.objects.filter(product=product, model_version=version, position=0)
+             .values_list(VectorBinary("embedding"), flat=True).first())
     if photo is None:
         raise ProductNotIndexed(f"{product.sku} is not indexed yet")
+    photo = vector_from_db(photo)
     index = index or vector_index()
-    text = ProductText.objects.filter(product=product).values_list("embedding", flat=True).first()
+    text = (ProductText.objects.filter(product=product)
+            .values_list(VectorBinary("embedding"), flat=True).first())
     context = RankingContext(category=product.category, colour=product.colour,
-                             text_embedding=None if text is None else np.asarray(text))
+                             text_embedding=None if text is None else vector_from_db(text))
     same_class = filters.garment_class or product.garment_class or None
     groups = [filters.with_class(same_class)]
     if same_class and not filters.garment_class:

@@ -107,3 +107,28 @@ def test_other_model_versions_are_never_mixed_in(rng):
 
     assert nearest_skus(query, k=5) == ["CURRENT"]
     assert PgvectorIndex().nearest(query, k=5, model_version="older-model") == []
+
+
+def test_matches_carry_the_stored_vectors_exactly(rng):
+    from search.models import ProductRegion
+
+    query = random_unit(rng)
+    for i in range(5):
+        indexed_product(f"V-{i}", near(query, rng, noise=0.3))
+
+    matches = PgvectorIndex().nearest(query, k=5, model_version=VERSION)
+
+    stored = dict(ProductRegion.objects.values_list("product_id", "embedding"))
+    assert len(matches) == 5
+    for match in matches:
+        assert match.embedding.dtype == np.float32
+        assert np.array_equal(match.embedding, np.asarray(stored[match.product_id], np.float32))
+        assert match.distance == pytest.approx(1 - float(match.embedding @ query), abs=1e-5)
+
+
+def test_numpy_runs_its_small_matrix_products_on_one_thread():
+    from threadpoolctl import threadpool_info
+
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas
+    assert all(pool["num_threads"] == 1 for pool in blas)
