@@ -14,7 +14,7 @@ from PIL import Image
 
 from detection.regions import Region
 
-__all__ = ["Region", "detect", "embed", "model_version"]
+__all__ = ["Region", "detect", "embed", "model_version", "models_warm_up"]
 
 _loading = threading.Lock()
 
@@ -57,3 +57,18 @@ def model_version() -> str:
     for path in (shipped_weights(), WEIGHTS_PATH):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def models_warm_up() -> None:
+    """Load every model and run each once, so that the first shopper doesn't wait for it.
+
+    Loading (and, on a new machine, exporting to ONNX) takes seconds; a web process calls
+    this in the background when it starts.
+    """
+    from detection.text_embedder import embed_texts
+
+    blank = Image.new("RGB", (64, 64), "white")
+    detect(blank)
+    embed([blank])
+    embed_texts(["warm up"])
+    model_version()

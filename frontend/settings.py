@@ -152,6 +152,8 @@ STORAGES = {
 }
 # Product photos are served by Django when no web server or CDN in front does it.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# Each web process loads the models in the background when it starts (frontend/wsgi.py).
+WARM_UP_MODELS = env_bool("WARM_UP_MODELS", True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
 
