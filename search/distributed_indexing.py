@@ -9,10 +9,14 @@ the expensive part, go to the Celery workers in batches of product ids.
 import time
 from dataclasses import dataclass, field
 
+from celery.backends.redis import RedisBackend
 from celery.result import AsyncResult
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from tqdm import tqdm
 
 from detection.api import model_version
+from frontend.celery import app
 from search.indexing import products_pending
 from search.tasks import index_products
 from search.text_index import products_text_index
@@ -41,9 +45,28 @@ class DistributedReport:
     workers: dict[str, int] = field(default_factory=dict)
 
 
+class BrokerUnavailable(Exception):
+    """The Celery broker or result backend cannot be reached."""
+
+
+def broker_check(*, timeout: float = 5.0) -> None:
+    """Fail fast, before any work, when the broker or the result backend is unreachable."""
+    try:
+        with app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=1, timeout=timeout)
+    except KombuOperationalError as exc:
+        raise BrokerUnavailable(f"cannot reach the Celery broker: {exc}") from None
+    if isinstance(app.backend, RedisBackend):
+        try:
+            app.backend.client.ping()
+        except RedisError as exc:
+            raise BrokerUnavailable(f"cannot reach the Celery result backend: {exc}") from None
+
+
 def products_enqueue(*, batch_size: int = 32, limit: int | None = None,
                      progress: bool = False) -> tuple[DistributedReport, list[Batch]]:
     """Index product texts here, then enqueue one task per batch of pending product photos."""
+    broker_check()
     report = DistributedReport(texts=products_text_index(progress=progress))
     pending = products_pending(model_version())
     report.pending_total = pending.count()

@@ -171,3 +171,14 @@ def test_a_poison_batch_fails_alone(workers, catalog):
     assert f"batch of products {poison.pk}..{poison.pk} failed" in err.getvalue()
     indexed = set(ProductRegion.objects.filter(position=0).values_list("product_id", flat=True))
     assert indexed == {product.pk for product in catalog[1:]}
+
+
+def test_an_unreachable_broker_is_a_clear_error_before_any_work():
+    previous = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        with pytest.raises(CommandError, match="cannot reach the Celery broker") as raised:
+            call_command("index", "--distributed")
+    finally:
+        app.conf.broker_url = previous
+    assert raised.value.returncode == 2

@@ -47,15 +47,13 @@ class Command(BaseCommand):
     def _distributed(self, *, batch_size: int, limit: int | None, wait: bool,
                      progress: bool) -> None:
         # Celery is imported only here, so local runs work without a broker.
-        from kombu.exceptions import OperationalError as BrokerUnavailable
-
-        from search.distributed_indexing import batches_wait, products_enqueue
+        from search.distributed_indexing import BrokerUnavailable, batches_wait, products_enqueue
 
         try:
             report, batches = products_enqueue(batch_size=batch_size, limit=limit,
                                                progress=progress)
         except BrokerUnavailable as exc:
-            raise CommandError(f"cannot reach the Celery broker: {exc}", returncode=2) from None
+            raise CommandError(str(exc), returncode=2) from None
         self.stdout.write(f"{report.texts} product texts indexed; {report.pending} photos "
                           f"enqueued in {report.batches} batches")
         if not wait or not batches:
