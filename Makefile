@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install migrate lint chromium redis
+.PHONY: demo test install migrate lint chromium redis loadtest crashtest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,12 @@ lint: install
 
 test: lint chromium redis
 	$(BIN)/python -m pytest
+
+# Kill -9 and restart tests of the indexer, the server and PostgreSQL (also part of `test`).
+crashtest: install
+	$(BIN)/python -m pytest -m crash
+
+# Load test of the production server (tests/load/run.py): needs FASHION_DATA; USERS, DURATION
+# and PRODUCTS size it. Uses DATA_DIR (default var/loadtest) for its own catalog and server.
+loadtest: install
+	$(BIN)/python tests/load/run.py

@@ -45,7 +45,8 @@ def free_port() -> int:
 class Gunicorn:
     """The production server (DEBUG off, gunicorn) in its own process group."""
 
-    def __init__(self, log: Path, workers: int = 2, threads: int = 4, **env: str):
+    def __init__(self, log: Path, workers: int = 2, threads: int = 4, pages: bool = False,
+                 **env: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environment = child_env(
@@ -55,9 +56,9 @@ class Gunicorn:
             RATE_LIMIT_EVENTS="1000000/min", RATE_LIMIT_SEARCH="1000000/min",
             STATIC_ROOT=str(log.parent / "static"), **env)
         self.log = log
-        # Production pages name their CSS and JavaScript through collectstatic's manifest.
-        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-                       cwd=ROOT, env=environment, check=True, timeout=300)
+        if pages:  # they name their CSS and JavaScript through collectstatic's manifest
+            subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v",
+                            "0"], cwd=ROOT, env=environment, check=True, timeout=300)
         with open(log, "w") as output:
             self.process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "frontend.wsgi:application",

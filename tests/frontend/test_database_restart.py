@@ -60,7 +60,7 @@ def assert_unavailable(status: int, headers: dict, body: bytes, *, json_body: bo
 
 def test_app_reconnects_after_a_database_restart(tmp_path, pg_ctl):
     # One worker, so that the requests after the restart reuse its pooled connection.
-    server = Gunicorn(tmp_path / "gunicorn.log", workers=1, threads=2)
+    server = Gunicorn(tmp_path / "gunicorn.log", workers=1, threads=2, pages=True)
     try:
         server.wait_ready(MISSING_PRODUCT)
         assert answer(server, MISSING_PRODUCT)[0] == 404

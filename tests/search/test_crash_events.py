@@ -12,7 +12,7 @@ from tests.processes import Gunicorn
 
 pytestmark = [pytest.mark.crash, pytest.mark.django_db(transaction=True)]
 
-BATCHES = 400
+BATCHES = 200
 BATCH_SIZE = 50
 SKUS = [f"SKU-{index:05d}" for index in range(BATCH_SIZE)]
 
@@ -46,7 +46,7 @@ def test_kill_9_during_event_ingestion_leaves_no_partial_batch(tmp_path):
         if status == 200:
             assert json.loads(body)["accepted"] == BATCH_SIZE
             acknowledged.add(batch)
-            if len(acknowledged) >= BATCHES // 4:
+            if len(acknowledged) >= BATCHES // 5:
                 kill_now.set()
 
     try:
