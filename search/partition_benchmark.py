@@ -8,6 +8,7 @@ much of each sits in shared_buffers after the queries.
 """
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -29,6 +30,8 @@ from search.partitioned import (
 from search.retrieval import PgvectorIndex, best_per_product, hnsw_iterative_scan
 from shop.garment_classes import GarmentClass
 from shop.models import Product
+
+logger = logging.getLogger(__name__)
 
 MODEL_VERSION = "benchmark"
 SKU_PREFIX = "BENCH-"
@@ -108,9 +111,12 @@ def single_index_build(maintenance_work_mem: str = "1GB") -> float:
 def layouts_build(maintenance_work_mem: str = "1GB") -> dict[str, float]:
     """Build the three layouts' indexes; return each one's build seconds."""
     seconds = {"single": single_index_build(maintenance_work_mem)}
+    logger.info("single: HNSW built in %.1f s", seconds["single"])
     for storage in STORAGES:
         report = region_vectors_enable(storage, maintenance_work_mem=maintenance_work_mem)
         seconds[f"partitioned {storage}"] = report.index_seconds
+        logger.info("partitioned %s: %d rows copied in %.1f s, HNSW built in %.1f s",
+                    storage, report.rows, report.copy_seconds, report.index_seconds)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE search_productregion")
         cursor.execute("ANALYZE search_regionvector")

@@ -25,6 +25,7 @@ from search.filters import ProductFilters
 from search.models import EMBEDDING_DIMENSIONS
 from search.models.partitioned import PartitionedRegion, RegionHalfVector, RegionVector
 from search.retrieval import PgvectorIndex
+from search.vectors import VectorBinary
 
 STORAGES: dict[str, type[PartitionedRegion]] = {"vector": RegionVector,
                                                  "halfvec": RegionHalfVector}
@@ -70,10 +71,12 @@ class PartitionedIndex(PgvectorIndex):
             rows = rows.filter(region_class__in=["", region_class])
         if exclude_products:
             rows = rows.exclude(product_id__in=exclude_products)
-        # Results carry full-precision vectors whatever the storage (rankers compare them).
+        # Results carry single-precision vectors whatever the storage (rankers compare
+        # them), read in binary like the single table's.
         full = (F("embedding") if self.storage == "vector"
                 else Cast("embedding", VectorField(dimensions=EMBEDDING_DIMENSIONS)))
-        return rows.annotate(distance=CosineDistance("embedding", vector), vector=full)
+        return rows.annotate(distance=CosineDistance("embedding", vector),
+                             vector=VectorBinary(full))
 
 
 @dataclass(frozen=True)
