@@ -2,9 +2,11 @@
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -16,7 +18,9 @@ from search.look import BoxInvalid
 from search.models import Experiment
 from search.query_photos import query_photo_keep
 from search.serializers import (
+    ErrorSerializer,
     EventBatchSerializer,
+    EventsReportSerializer,
     KSerializer,
     LookSearchResponseSerializer,
     LookSearchSerializer,
@@ -30,7 +34,7 @@ from search.statistics import experiment_results
 from shop.images import ImageRejected, image_decode, image_upright
 from shop.models import Product
 
-ERROR = OpenApiResponse(description='{"error": {"code", "message", "fields"}}')
+ERROR = ErrorSerializer
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
@@ -43,12 +47,13 @@ def visitor_of(request) -> Visitor:
 class LookSearchView(APIView):
     """Shop the look: upload an outfit photo, get the closest products for each garment."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    # An upload needs multipart; other bodies get a 415 rather than "image is not a file".
+    parser_classes = [MultiPartParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "look"
 
     @extend_schema(request=LookSearchSerializer, responses={200: LookSearchResponseSerializer,
-                                                            400: ERROR})
+                                                            400: ERROR, 415: ERROR})
     @replica_reads()
     def post(self, request):
         params = LookSearchSerializer(data=request.data)
@@ -74,7 +79,8 @@ class SimilarProductsView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "search"
 
-    @extend_schema(parameters=[KSerializer],
+    @extend_schema(parameters=[KSerializer, OpenApiParameter(
+                       "sku", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=r"^[^/]+$")],
                    responses={200: ProductHitSerializer(many=True), 400: ERROR, 404: ERROR})
     @replica_reads()
     def get(self, request, sku: str):
@@ -124,7 +130,8 @@ class EventsView(APIView):
     # Sent by navigator.sendBeacon from any page: no session, so no CSRF token either.
     authentication_classes: list = []
 
-    @extend_schema(request=EventBatchSerializer, responses={200: None, 400: ERROR})
+    @extend_schema(request=EventBatchSerializer,
+                   responses={200: EventsReportSerializer, 400: ERROR, 415: ERROR})
     def post(self, request):
         params = EventBatchSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -140,9 +147,18 @@ class ExperimentResultsView(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(responses={200: None, 404: ERROR})
+    @extend_schema(parameters=[OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                                pattern=r"^[-a-zA-Z0-9_]+$")],
+                   responses={200: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR})
     def get(self, request, key: str):
         experiment = Experiment.objects.prefetch_related("variants").filter(key=key).first()
         if experiment is None:
             raise NotFound(f"no experiment {key!r}")
         return Response(asdict(experiment_results(experiment)))
+
+
+def api_not_found(request, path: str = "") -> JsonResponse:
+    """Answer an unknown API path in the API's error shape, not Django's HTML page."""
+    return JsonResponse({"error": {"code": "not_found",
+                                   "message": f"no API endpoint at {request.path}"}},
+                        status=404)

@@ -1,12 +1,22 @@
 """Request validation and response shapes of the search API."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from search.filters import ProductFilters
 from shop.garment_classes import GarmentClass
 
 MAX_K = 50
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$",
+                      "example": "49.90"})
+class PriceField(serializers.DecimalField):
+    """A non-negative amount with at most 2 decimals, documented as exactly what it accepts."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=12, decimal_places=2, min_value=0, **kwargs)
 
 
 class FiltersSerializer(serializers.Serializer):
@@ -16,10 +26,8 @@ class FiltersSerializer(serializers.Serializer):
                                             source="class_", help_text="garment class")
     category = serializers.CharField(required=False, max_length=100)
     colour = serializers.CharField(required=False, max_length=64)
-    price_min = serializers.DecimalField(required=False, max_digits=12, decimal_places=2,
-                                         min_value=0)
-    price_max = serializers.DecimalField(required=False, max_digits=12, decimal_places=2,
-                                         min_value=0)
+    price_min = PriceField(required=False)
+    price_max = PriceField(required=False, help_text="not below price_min")
     in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     def get_fields(self):
@@ -72,7 +80,38 @@ class EventSerializer(serializers.Serializer):
 
 
 class EventBatchSerializer(serializers.Serializer):
-    events = EventSerializer(many=True, allow_empty=False, max_length=100)
+    # A ListField documents its length limits (minItems, maxItems); many=True does not.
+    events = serializers.ListField(child=EventSerializer(), min_length=1, max_length=100)
+
+
+class EventRejectionSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="position of the event in the batch")
+    reason = serializers.CharField()
+
+
+class EventsReportSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField(help_text="events seen before, counted once")
+    rejected = EventRejectionSerializer(many=True)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields_ = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                    required=False, help_text="messages per request field")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "fields" is the public name but a Serializer attribute.
+        fields["fields"] = fields.pop("fields_")
+        return fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one shape of every API error (see frontend/api_errors.py)."""
+
+    error = ErrorDetailSerializer()
 
 
 class LookSearchSerializer(KSerializer):
