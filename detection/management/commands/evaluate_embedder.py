@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from detection.embedder import WEIGHTS_PATH
+from detection.embedder_catalog import embedder_evaluate_held_out
 from detection.embedder_training import embedder_evaluate, embedder_evaluate_street
 
 
@@ -30,10 +31,20 @@ class Command(BaseCommand):
             action="store_true",
             help="refit the instance whitening on the catalog(s) being searched",
         )
+        parser.add_argument(
+            "--held-out-families",
+            action="store_true",
+            help="only the half of the catalog's families that train_embedder "
+            "--catalog --hold-out-families left out",
+        )
         parser.add_argument("--batch-size", type=int, default=32)
 
     def handle(self, *args, catalog, street, weights, catalog_whitening, batch_size, **options):
-        if street is not None:
+        if options["held_out_families"]:
+            if street is not None or catalog_whitening or len(catalog) != 1:
+                raise CommandError("--held-out-families takes one --catalog and nothing else")
+            scores = embedder_evaluate_held_out(catalog[0], weights, batch_size)
+        elif street is not None:
             scores = embedder_evaluate_street(
                 street, catalog, weights, catalog_whitening, batch_size
             )

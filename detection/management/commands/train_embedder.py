@@ -2,21 +2,32 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from detection.embedder import WEIGHTS_PATH
+from detection.embedder_catalog import embedder_fit_catalog
 from detection.embedder_training import embedder_train
 
 
 class Command(BaseCommand):
     help = (
         "Fit the embedder (whitening, semantic head, colour projection) on myntra, the street "
-        "training split and CCP crops, and save detection/weights/embedder.pt."
+        "training split and CCP crops, and save detection/weights/embedder.pt; with --catalog, "
+        "refit only the instance part to your own catalog (learned from its product families "
+        "when it has them) and save a new checkpoint to --out."
     )
 
     def add_arguments(self, parser):
+        parser.add_argument("--data-dir", type=Path, help="the fashion data sets folder")
+        parser.add_argument("--catalog", type=Path, help="fit to this catalog CSV instead")
         parser.add_argument(
-            "--data-dir", type=Path, required=True, help="the fashion data sets folder"
+            "--weights", type=Path, default=WEIGHTS_PATH, help="base checkpoint for --catalog"
+        )
+        parser.add_argument(
+            "--hold-out-families",
+            action="store_true",
+            help="with --catalog: leave out half of the families (for evaluate_embedder "
+            "--held-out-families)",
         )
         parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
         parser.add_argument(
@@ -25,6 +36,19 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=20)
         parser.add_argument("--seed", type=int, default=0)
 
-    def handle(self, *args, data_dir, out, cache_dir, epochs, seed, **options):
+    def handle(self, *args, data_dir, catalog, out, cache_dir, epochs, seed, **options):
+        if (data_dir is None) == (catalog is None):
+            raise CommandError("give --data-dir (the shipped model) or --catalog (your own)")
+        if catalog is not None:
+            if out == WEIGHTS_PATH:
+                raise CommandError("--catalog needs --out: the shipped checkpoint stays as it is")
+            try:
+                summary = embedder_fit_catalog(
+                    catalog, out, options["weights"], options["hold_out_families"]
+                )
+            except (OSError, ValueError, KeyError) as error:
+                raise CommandError(str(error)) from error
+            self.stdout.write(", ".join(f"{key}: {value}" for key, value in summary.items()))
+            return
         path = embedder_train(data_dir, out, cache_dir=cache_dir, epochs=epochs, seed=seed)
         self.stdout.write(f"wrote {path}")
