@@ -91,6 +91,8 @@ def test_every_endpoint_answers_as_documented(api_schema, admin_client):
                 operation_fuzz(operation, mode, staff_cookies)
             except (Exception, BaseExceptionGroup) as exc:  # every operation runs; all are reported
                 failures[f"{operation.label} ({mode})"] = exc
+            print(f"{operation.label} ({mode}) done: {STATUSES.total()} cases so far",
+                  flush=True)
     # Shown with -s: how many cases each operation got, by response status.
     print("operations:", labels)
     print(f"{STATUSES.total()} cases:", *sorted(STATUSES.items()), sep="\n  ")
