@@ -88,7 +88,7 @@ def workers(broker, worker_media, django_db_setup, tmp_path_factory):
     logs = tmp_path_factory.mktemp("worker-logs")
     env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(worker_media),
            "CELERY_BROKER_URL": broker, "DETECTOR_TORCH_THREADS": "1",
-           "EMBEDDER_NUM_THREADS": "1", "DATA_DIR": str(logs)}
+           "EMBEDDER_NUM_THREADS": "1"}
     processes = [worker_start(name, env, logs / f"{name}.log") for name in WORKERS]
     try:
         yield workers_ready(list(WORKERS), processes)
