@@ -1,6 +1,8 @@
 """Measure indexing throughput: local, and with 1..n Celery workers on this machine."""
 
 import os
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +46,8 @@ class Command(BaseCommand):
                **options):
         if not wipe_index:
             raise CommandError("this deletes the whole index; pass --wipe-index to confirm")
+        # SIGTERM unwinds like Ctrl-C, so the redis-server and workers started here are stopped.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         products = Product.objects.count()
         if not products:
             raise CommandError("no products: import a catalog first")
