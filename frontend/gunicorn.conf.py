@@ -14,7 +14,9 @@ timeout = int(os.environ.get("WEB_TIMEOUT", 60))
 # that request (the load test saw 1.3% "connection reset by peer" with gunicorn's 2 s).
 # gthread keeps idle connections in its poller, not in threads, so they cost little.
 keepalive = int(os.environ.get("WEB_KEEPALIVE", 75))
-# Recycle workers now and then so that memory stays bounded over weeks.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle workers now and then so that memory stays bounded over weeks (0: never). While a
+# worker is replaced the others carry its load, so fewer, larger recycles cost less tail
+# latency (docs/benchmarks.md, load test); the jitter keeps workers from recycling together.
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 2000))
+max_requests_jitter = max_requests // 10
 accesslog = "-"
