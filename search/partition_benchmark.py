@@ -17,7 +17,6 @@ from django.db import connection, transaction
 from django.db.models import Count
 from tqdm import tqdm
 
-from detection.benchmark import Timing
 from search.benchmark_vectors import CHUNK, SeedRegions, query_vectors, synthetic_products
 from search.filters import ProductFilters
 from search.models import ProductRegion
@@ -129,8 +128,9 @@ def layouts_build(maintenance_work_mem: str = "1GB") -> dict[str, float]:
 class ClassResult:
     """One layout's numbers for one class filter."""
 
-    latency: Timing
-    server_ms: Timing
+    latency_ms: tuple[float, float]  # p50, p95 of nearest()
+    server_ms: float  # p50 of the graph walk's execution on the server
+    count: int
     recall: float
     short: int  # queries whose graph walk returned fewer than k products
 
@@ -229,7 +229,10 @@ def _class_measure(index: PgvectorIndex, vectors, truths, garment_class, k) -> C
         if truth:
             recalls.append(len(found & truth) / len(truth))
         server.append(_server_seconds(index, rows, k))
-    return ClassResult(Timing.of(seconds), Timing.of(server), float(np.mean(recalls)), short)
+    latency = np.percentile(np.array(seconds) * 1000, [50, 95])
+    return ClassResult((float(latency[0]), float(latency[1])),
+                       float(np.percentile(server, 50)) * 1000, len(seconds),
+                       float(np.mean(recalls)), short)
 
 
 def _server_seconds(index: PgvectorIndex, rows, k: int) -> float:

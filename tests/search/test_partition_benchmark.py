@@ -68,5 +68,6 @@ def test_builds_and_measures_the_three_layouts(seed):
     for result in results:
         for name in ("top", "footwear", "bag"):
             measured = result.classes[name]
-            assert measured.latency.count == 3
+            assert measured.count == 3
+            assert measured.latency_ms[0] <= measured.latency_ms[1]
             assert 0.5 <= measured.recall <= 1.0

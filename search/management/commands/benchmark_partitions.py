@@ -75,6 +75,6 @@ class Command(BaseCommand):
             for result in results:
                 c = result.classes[name]
                 short = f", {c.short} short" if c.short else ""
-                cells.append(f"{c.latency.p50_ms:.1f} / {c.latency.p95_ms:.1f} ms, srv "
-                             f"{c.server_ms.p50_ms:.1f} ms, R {c.recall:.3f}{short}")
+                cells.append(f"{c.latency_ms[0]:.1f} / {c.latency_ms[1]:.1f} ms, srv "
+                             f"{c.server_ms:.1f} ms, R {c.recall:.3f}{short}")
             write(f"| {name} ({counts.get(name, 0)}) | " + " | ".join(cells) + " |")
