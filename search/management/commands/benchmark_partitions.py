@@ -67,7 +67,7 @@ class Command(BaseCommand):
         counts = bench.class_counts()
         write("\nClass-filtered top-10 (shop the look for one garment): latency of "
               "`nearest()` p50 / p95, server execution p50 of the graph walk, recall@10 "
-              "of the graph walk against an exact scan of the single table\n")
+              "of the graph walk against brute force over the same rows\n")
         write("| class (products) | " + " | ".join(r.layout for r in results) + " |")
         write("|---|" + "---|" * len(results))
         for name in results[0].classes:
