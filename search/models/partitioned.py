@@ -1,8 +1,10 @@
 """Region vectors partitioned by the product's garment class: one HNSW graph per class.
 
 A read-side copy of `ProductRegion` that `search.partitioned` searches. The tables are
-created by migration 0002 (PostgreSQL declarative partitioning is not something Django
-models express), so Django only reads them; database triggers keep them in step with
+created by SQL in migration 0003 (PostgreSQL declarative partitioning is not something
+Django models express). They are managed models all the same so that Django's flush (after
+each transactional test) empties them with the tables their foreign keys point to, which
+PostgreSQL requires; database triggers keep them in step with
 `ProductRegion` once `region_vectors_enable` has filled one (see search/partitioned.py).
 """
 
@@ -38,7 +40,6 @@ class RegionVector(PartitionedRegion):
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
 
     class Meta:
-        managed = False
         db_table = "search_regionvector"
 
 
@@ -48,5 +49,4 @@ class RegionHalfVector(PartitionedRegion):
     embedding = HalfVectorField(dimensions=EMBEDDING_DIMENSIONS)
 
     class Meta:
-        managed = False
         db_table = "search_regionhalfvec"
