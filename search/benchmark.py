@@ -75,7 +75,7 @@ def filtered_recall(queries: int, k: int = 10, seed: int = 0) -> dict[str, float
         for garment_class in GarmentClass.values:
             rows = index.candidate_rows(vector, model_version=version,
                                         filters=ProductFilters(garment_class=garment_class))
-            exact = {m.product_id for m in best_per_product(index.exact(rows), k)}
+            exact = {m.product_id for m in best_per_product(index.exact(rows, k), k)}
             found = {m.product_id for m in best_per_product(index.approximate(rows, k), k)}
             if exact:
                 recalls[garment_class].append(len(found & exact) / len(exact))

@@ -76,7 +76,7 @@ class PgvectorIndex(VectorIndex):
             self.approximate(rows, k, rows_per_product=1 if whole_photos_only else None), k)
         if len(matches) < k:
             # Few products pass the filters, or the graph walk gave up: answer exactly.
-            matches = best_per_product(self.exact(rows), k)
+            matches = best_per_product(self.exact(rows, k), k)
         return matches
 
     def candidate_rows(self, vector, *, model_version, filters=ProductFilters(),
@@ -100,12 +100,18 @@ class PgvectorIndex(VectorIndex):
         with hnsw_iterative_scan(limit, max_scan_tuples=self.max_scan_tuples):
             return list(rows.order_by("distance").values_list(*self.columns)[:limit])
 
-    def exact(self, rows: QuerySet) -> list[tuple]:
-        """Return each product's closest row by a scan that never consults the graph."""
+    def exact(self, rows: QuerySet, k: int) -> list[tuple]:
+        """Return the k closest products' closest rows by a scan that never consults the graph."""
+        closest_per_product = (rows.order_by("product_id", "distance").distinct("product_id")
+                               .values_list(*self.columns))
+        sql, params = closest_per_product.query.sql_with_params()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_indexscan = off")
-            return list(rows.order_by("product_id", "distance").distinct("product_id")
-                        .values_list(*self.columns))
+            # DISTINCT ON must sort by product first; the outer query keeps the k nearest in
+            # the database instead of sending every product of a large class to Python.
+            cursor.execute(f"SELECT * FROM ({sql}) AS closest ORDER BY 2 LIMIT %s",
+                           [*params, k])
+            return cursor.fetchall()
 
 
 @contextmanager
