@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Any other path under /api/ (a sku with a slash, a key that is not a slug) answers in the
     # API's error shape rather than Django's HTML page.
-    re_path(r"^api/(?P<path>.*)$", api_not_found),
+    re_path(r"^api/", api_not_found),
     path("", views.catalog, name="catalog"),
     path("products/<str:sku>/", views.product_detail, name="product"),
     path("look/", views.look, name="look"),

@@ -157,7 +157,7 @@ class ExperimentResultsView(APIView):
         return Response(asdict(experiment_results(experiment)))
 
 
-def api_not_found(request, path: str = "") -> JsonResponse:
+def api_not_found(request) -> JsonResponse:
     """Answer an unknown API path in the API's error shape, not Django's HTML page."""
     return JsonResponse({"error": {"code": "not_found",
                                    "message": f"no API endpoint at {request.path}"}},

@@ -112,6 +112,7 @@ def test_photo_with_damaged_exif_is_searched_not_a_500(client, format, monkeypat
 
 
 @pytest.mark.parametrize("path", ["/api/experiments/not%20a%20slug/results",
+                                  "/api/experiments/new%0Aline/results",
                                   "/api/products/A%2FB/similar", "/api/nothing-here"])
 def test_unknown_api_paths_get_the_json_error_shape(client, path):
     # Found by tests/search/test_api_fuzz.py: these were Django's HTML 404 page.
