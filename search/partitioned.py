@@ -24,7 +24,7 @@ from pgvector.django import CosineDistance, VectorField
 from search.filters import ProductFilters
 from search.models import EMBEDDING_DIMENSIONS
 from search.models.partitioned import PartitionedRegion, RegionHalfVector, RegionVector
-from search.retrieval import PgvectorIndex
+from search.retrieval import PgvectorIndex, regions_narrow
 from search.vectors import VectorBinary
 
 STORAGES: dict[str, type[PartitionedRegion]] = {"vector": RegionVector,
@@ -65,12 +65,9 @@ class PartitionedIndex(PgvectorIndex):
         product_filters = replace(filters, garment_class=None).q("product__")
         if product_filters:
             rows = rows.filter(product_filters)
-        if whole_photos_only:
-            rows = rows.filter(position=0)
-        elif region_class:
-            rows = rows.filter(region_class__in=["", region_class])
-        if exclude_products:
-            rows = rows.exclude(product_id__in=exclude_products)
+        rows = regions_narrow(rows, whole_photos_only=whole_photos_only,
+                              region_class=region_class, exclude_products=exclude_products,
+                              class_field="region_class")
         # Results carry single-precision vectors whatever the storage (rankers compare
         # them), read in binary like the single table's.
         full = (F("embedding") if self.storage == "vector"

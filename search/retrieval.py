@@ -84,12 +84,8 @@ class PgvectorIndex(VectorIndex):
                        exclude_products=()) -> QuerySet:
         """Return the region rows a query may match, annotated with their distance."""
         rows = ProductRegion.objects.filter(filters.q("product__"), model_version=model_version)
-        if whole_photos_only:
-            rows = rows.filter(position=0)
-        elif region_class:
-            rows = rows.filter(garment_class__in=["", region_class])
-        if exclude_products:
-            rows = rows.exclude(product_id__in=exclude_products)
+        rows = regions_narrow(rows, whole_photos_only=whole_photos_only,
+                              region_class=region_class, exclude_products=exclude_products)
         return rows.annotate(distance=CosineDistance("embedding", vector),
                              embedding_binary=VectorBinary("embedding"))
 
@@ -112,6 +108,20 @@ class PgvectorIndex(VectorIndex):
             cursor.execute(f"SELECT * FROM ({sql}) AS closest ORDER BY 2 LIMIT %s",
                            [*params, k])
             return cursor.fetchall()
+
+
+def regions_narrow(rows: QuerySet, *, whole_photos_only: bool, region_class: str | None,
+                   exclude_products: Sequence[int], class_field: str = "garment_class",
+                   ) -> QuerySet:
+    """Keep the regions a query compares: whole photos only, or whole photos and the
+    garments of `region_class`; never those of `exclude_products`."""
+    if whole_photos_only:
+        rows = rows.filter(position=0)
+    elif region_class:
+        rows = rows.filter(**{f"{class_field}__in": ["", region_class]})
+    if exclude_products:
+        rows = rows.exclude(product_id__in=exclude_products)
+    return rows
 
 
 @contextmanager
