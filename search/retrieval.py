@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import QuerySet
 from pgvector.django import CosineDistance
 
@@ -93,7 +93,7 @@ class PgvectorIndex(VectorIndex):
                     rows_per_product: int | None = None) -> list[tuple]:
         """Return the rows nearest to the query for k products by a filtered HNSW walk."""
         limit = k * (rows_per_product or self.rows_per_product)
-        with hnsw_iterative_scan(limit, max_scan_tuples=self.max_scan_tuples):
+        with hnsw_iterative_scan(limit, max_scan_tuples=self.max_scan_tuples, using=rows.db):
             return list(rows.order_by("distance").values_list(*self.columns)[:limit])
 
     def exact(self, rows: QuerySet, k: int) -> list[tuple]:
@@ -101,7 +101,8 @@ class PgvectorIndex(VectorIndex):
         closest_per_product = (rows.order_by("product_id", "distance").distinct("product_id")
                                .values_list(*self.columns))
         sql, params = closest_per_product.query.sql_with_params()
-        with transaction.atomic(), connection.cursor() as cursor:
+        # On the database the rows are read from: a read replica under replica_reads().
+        with transaction.atomic(using=rows.db), connections[rows.db].cursor() as cursor:
             cursor.execute("SET LOCAL enable_indexscan = off")
             # DISTINCT ON must sort by product first; the outer query keeps the k nearest in
             # the database instead of sending every product of a large class to Python.
@@ -125,13 +126,15 @@ def regions_narrow(rows: QuerySet, *, whole_photos_only: bool, region_class: str
 
 
 @contextmanager
-def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = 40_000) -> Iterator[None]:
+def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = 40_000,
+                        using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Run the enclosed queries in a transaction whose HNSW scans continue past filtered rows.
 
     Without it, a filter that rejects most of the ef_search candidates the graph walk
-    finds returns fewer rows than the LIMIT asks for.
+    finds returns fewer rows than the LIMIT asks for. `using` must be the database the
+    enclosed queries read (`queryset.db`), or the settings miss them.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
         # One round trip for the three settings; `true` makes each local to the transaction.
         cursor.execute(
             "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"

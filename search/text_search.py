@@ -60,7 +60,7 @@ def _fused(query: str, filters: ProductFilters, limit: int) -> tuple[list, np.nd
         .values_list("product_id", flat=True)[:limit]
     )
     vector = embed_texts([query])[0]
-    with hnsw_iterative_scan(limit):
+    with hnsw_iterative_scan(limit, using=rows.db):
         nearest = list(
             rows.annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")

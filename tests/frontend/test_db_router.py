@@ -99,6 +99,9 @@ def test_similar_items_read_the_replica_and_write_impressions_and_events_to_defa
     assert touching(queries[REPLICA], "SELECT", "shop_product")
     assert touching(queries[REPLICA], "SELECT", "search_productregion")
     assert not touching(queries["default"], "SELECT", "search_productregion")
+    # The HNSW scan settings must reach the connection that runs the vector query.
+    assert any("hnsw.iterative_scan" in sql for sql in queries[REPLICA])
+    assert not any("hnsw.iterative_scan" in sql for sql in queries["default"])
     assert not any(sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
                    for sql in queries[REPLICA])
     assert touching(queries["default"], "INSERT", "search_impression")
