@@ -17,6 +17,9 @@ from detection.regions import Region
 __all__ = ["Region", "detect", "embed", "model_version", "models_warm_up"]
 
 _loading = threading.Lock()
+# Bumped when detection changes in a way the settings don't show (2: photos smaller than
+# the input size are no longer enlarged).
+DETECTION_REVISION = 2
 
 
 @cache
@@ -49,13 +52,17 @@ def embed(images: Sequence[Image.Image]) -> np.ndarray:
 
 @cache
 def model_version() -> str:
-    """Return a short fingerprint of the detector and embedder weights in use."""
+    """Return a short fingerprint of the models and detection settings in use."""
+    from detection import config
     from detection.detector import shipped_weights
     from detection.embedder import WEIGHTS_PATH
 
     digest = hashlib.sha256()
     for path in (shipped_weights(), WEIGHTS_PATH):
         digest.update(path.read_bytes())
+    # What decides which regions are found: changing it must re-index like new weights do.
+    digest.update(f"{DETECTION_REVISION}:{config.IMGSZ}:{config.CONFIDENCE}:{config.IOU}:"
+                  f"{config.MAX_DETECTIONS}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -49,7 +49,7 @@ class GarmentDetector:
         with self._lock:
             (result,) = self._model.predict(
                 rgb,
-                imgsz=config.IMGSZ,
+                imgsz=detection_size(rgb.width, rgb.height),
                 conf=config.CONFIDENCE,
                 iou=config.IOU,
                 max_det=config.MAX_DETECTIONS,
@@ -79,7 +79,7 @@ class OnnxGarmentDetector:
     def detect(self, image: Image.Image) -> list[Region]:
         """Return the garments in `image`, most confident first."""
         rgb = np.asarray(image.convert("RGB"))
-        pixels, scale, (left, top) = letterbox(rgb, config.IMGSZ)
+        pixels, scale, (left, top) = letterbox(rgb, detection_size(rgb.shape[1], rgb.shape[0]))
         (output,) = self._session.run(None, {self._input: pixels})
         boxes, classes, scores = non_max_suppression(output[0], confidence=config.CONFIDENCE,
                                                      iou=config.IOU,
@@ -87,6 +87,17 @@ class OnnxGarmentDetector:
         boxes = (boxes - [left, top, left, top]) / scale
         return regions_from_boxes(boxes.tolist(), classes.tolist(), scores.tolist(),
                                   width=rgb.shape[1], height=rgb.shape[0])
+
+
+def detection_size(width: int, height: int) -> int:
+    """Return the network input size for a photo: IMGSZ, but never more than the photo.
+
+    Enlarging a small catalog shot makes its garment bigger than any the detector was
+    trained on: on 150 myntra shots (224 px) the product's own class was found in 6.7% of
+    them at 416 px and in 30% at their own size, 3.4 times faster (hm, 200x300: 4.7% and
+    18.7%). Photos larger than IMGSZ, such as shoppers' photos, are unaffected.
+    """
+    return min(config.IMGSZ, -(-max(width, height) // STRIDE) * STRIDE)
 
 
 def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[int, int]]:

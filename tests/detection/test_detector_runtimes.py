@@ -83,3 +83,24 @@ def test_the_export_is_cached_by_checkpoint_hash(tmp_path, monkeypatch):
     assert second.read_bytes() == b"owt"
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         ["weights.bin", first.name, second.name])
+
+
+@pytest.mark.parametrize(("size", "expected"), [
+    ((224, 224), 224), ((200, 300), 320), ((400, 600), 416), ((4000, 3000), 416), ((31, 47), 64),
+])
+def test_photos_are_never_enlarged_for_detection(size, expected):
+    from detection.detector import detection_size
+
+    assert detection_size(*size) == expected
+
+
+def test_the_model_version_follows_the_detection_settings(monkeypatch):
+    from detection.api import model_version
+
+    before = model_version()
+    model_version.cache_clear()
+    monkeypatch.setattr(config, "IMGSZ", config.IMGSZ + 32)
+    try:
+        assert model_version() != before
+    finally:
+        model_version.cache_clear()
