@@ -14,7 +14,7 @@ from PIL import Image
 
 from detection.regions import Region
 
-__all__ = ["Region", "detect", "embed", "model_version", "models_warm_up"]
+__all__ = ["Region", "detect", "detect_many", "embed", "model_version", "models_warm_up"]
 
 _loading = threading.Lock()
 # Bumped when detection changes in a way the settings don't show (2: photos smaller than
@@ -41,6 +41,13 @@ def detect(image: Image.Image) -> list[Region]:
     with _loading:
         detector = _detector()
     return detector.detect(image)
+
+
+def detect_many(images: Sequence[Image.Image]) -> list[list[Region]]:
+    """Return the garments in each photo, as `detect` would, in fewer network runs."""
+    with _loading:
+        detector = _detector()
+    return detector.detect_many(images)
 
 
 def embed(images: Sequence[Image.Image]) -> np.ndarray:

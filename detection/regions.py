@@ -10,3 +10,8 @@ class Region:
     garment_class: str
     box: tuple[float, float, float, float]
     score: float
+
+
+def whole_photo(width: int, height: int) -> Region:
+    """Return a whole photo as a region of no particular class."""
+    return Region(garment_class="", box=(0.0, 0.0, float(width), float(height)), score=1.0)

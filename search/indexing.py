@@ -17,7 +17,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from PIL import Image
 from tqdm import tqdm
 
-from detection.api import Region, detect, embed, model_version
+from detection.api import Region, detect, detect_many, embed, model_version
+from detection.regions import whole_photo
 from search.models import ProductRegion
 from search.text_index import products_text_index
 from shop.images import ImageRejected, image_decode, image_upright
@@ -96,9 +97,7 @@ def products_batch_index(product_ids: Sequence[int]) -> IndexReport:
 
 def photo_regions(image: Image.Image, *, detector: Callable = detect) -> list[Region]:
     """Return the whole photo as a region followed by the garments detected in it."""
-    width, height = image.size
-    whole = Region(garment_class="", box=(0.0, 0.0, float(width), float(height)), score=1.0)
-    return [whole, *detector(image)]
+    return [whole_photo(*image.size), *detector(image)]
 
 
 def region_crops(image: Image.Image, regions: list[Region]) -> list[Image.Image]:
@@ -107,15 +106,18 @@ def region_crops(image: Image.Image, regions: list[Region]) -> list[Image.Image]
 
 
 def _batch_index(products: list[Product], version: str, report: IndexReport) -> None:
-    rows, crops = [], []
+    photos = []
     for product in products:
         try:
             with product.image.open("rb") as handle:
-                image = image_upright(image_decode(handle.read()).image).convert("RGB")
+                photos.append((product, image_upright(image_decode(handle.read()).image)
+                               .convert("RGB")))
         except (OSError, ImageRejected) as exc:
             report.errors.append((product.sku, f"photo unreadable: {exc}"))
-            continue
-        regions = photo_regions(image)
+    rows, crops = [], []
+    garments_found = detect_many([image for _, image in photos])
+    for (product, image), garments in zip(photos, garments_found, strict=True):
+        regions = [whole_photo(*image.size), *garments]
         crops += region_crops(image, regions)
         rows += [
             ProductRegion(product=product, model_version=version,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from detection.api import Region, detect, embed, model_version
+from detection.regions import whole_photo
 from search.filters import ProductFilters
 from search.indexing import region_crops
 from search.rankers import DEFAULT_RANKER
@@ -60,7 +61,7 @@ def look_search(
         regions = detect(image)
         if filters.garment_class:
             regions = [r for r in regions if r.garment_class == filters.garment_class]
-        regions = regions or [whole_photo_region(image)]
+        regions = regions or [whole_photo(*image.size)]
     index = index or vector_index()
     version = model_version()
     found = []
@@ -75,12 +76,6 @@ def look_search(
         hits = hits_from_scores([(pk, similarity[pk]) for pk in ranked.product_ids])
         found.append(LookRegion(garment_class, region.box, region.score, hits, ranked.teams))
     return found
-
-
-def whole_photo_region(image: Image.Image) -> Region:
-    """Return the whole photo as a region of no particular class."""
-    return Region(garment_class="", box=(0.0, 0.0, float(image.width), float(image.height)),
-                  score=1.0)
 
 
 def box_region(image: Image.Image, box: tuple[float, float, float, float]) -> Region:

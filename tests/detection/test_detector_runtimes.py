@@ -104,3 +104,16 @@ def test_the_model_version_follows_the_detection_settings(monkeypatch):
         assert model_version() != before
     finally:
         model_version.cache_clear()
+
+
+def test_batched_detection_gives_each_photo_its_own_regions(runtimes):
+    _, onnx_detector = runtimes
+    photos = [outfit(seed).resize(size) for seed, size in
+              enumerate([(320, 480), (320, 480), (224, 224), (320, 480), (480, 320)])]
+    photos.insert(2, Image.new("RGB", (320, 480), "white"))
+
+    batched = onnx_detector.detect_many(photos)
+
+    assert batched == [onnx_detector.detect(photo) for photo in photos]
+    assert batched[2] == []
+    assert sum(map(len, batched)) >= 5
