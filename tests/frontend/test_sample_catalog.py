@@ -33,6 +33,7 @@ STREET_PHOTO = "ccp/photos/0001.jpg"
 def sample_rows(catalog: Path) -> list[dict]:
     """Return the first PER_CLASS rows of each garment class, with absolute image paths."""
     picked: dict[str, list[dict]] = defaultdict(list)
+    catalog = catalog.resolve()  # FASHION_DATA may be relative (CI: ../shared/datasets)
     with open(catalog, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             garment_class = garment_class_default(row["category"], row["group"])
