@@ -26,13 +26,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from detection.config import DATA_DIR
+from detection.config import MODEL_CACHE_DIR
 
 logger = logging.getLogger(__name__)
 
 RUNTIME = os.environ.get("EMBEDDER_RUNTIME", "auto")  # auto | onnx | torch
-# The same folder as the detector's ONNX export (MODEL_CACHE_DIR in detection/config.py).
-CACHE_DIR = Path(os.environ.get("MODEL_CACHE_DIR") or DATA_DIR / "models")
+# The same folder as the detector's ONNX export, read once in detection/config.py.
+CACHE_DIR = MODEL_CACHE_DIR
 # Bump when the exported graph changes for the same weights (inputs, outputs, opset).
 EXPORT_FORMAT = "pooled-v1"
 OPSET = 17
