@@ -40,9 +40,12 @@ def test_models_load_and_run_without_network(tmp_path):
            if not key.startswith(("YOLO_", "HF_", "TRANSFORMERS_"))}
     # A fresh Ultralytics settings folder: nothing cached from earlier runs helps.
     env["DETECTOR_ULTRALYTICS_DIR"] = str(tmp_path / "ultralytics")
+    # An empty model cache: the ONNX exports of both checkpoints are made offline too.
+    env["MODEL_CACHE_DIR"] = str(tmp_path / "models")
     result = subprocess.run([sys.executable, "-c", OFFLINE_RUN], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "\nok " in "\n" + result.stdout
+    assert sorted(path.suffix for path in (tmp_path / "models").iterdir()) == [".onnx", ".onnx"]
     assert "network access attempted" not in result.stderr
