@@ -1,7 +1,7 @@
 """One JSON shape for every API error: {"error": {"code", "message", "fields"?}}."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -30,6 +30,11 @@ def api_exception_handler(exc, context) -> Response | None:
         body = {"code": getattr(detail, "code", None) or code, "message": str(detail)}
     response.data = {"error": body}
     return response
+
+
+def error_response(code: str, message: str, status: int) -> JsonResponse:
+    """Return an API error in the same shape, for answers given outside DRF's views."""
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
 def _as_list(messages) -> list:

@@ -6,7 +6,9 @@ import uuid
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
+
+from frontend.api_errors import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +58,7 @@ class DatabaseUnavailableMiddleware:
                        exception)
         message = "The database is unavailable; retry in a few seconds."
         if request.path.startswith("/api/"):
-            response = JsonResponse(
-                {"error": {"code": "database_unavailable", "message": message}}, status=503)
+            response = error_response("database_unavailable", message, 503)
         else:
             response = HttpResponse(
                 f"<!doctype html><title>Service unavailable</title><h1>Service unavailable"

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from frontend.api_errors import error_response
 from frontend.db_router import replica_reads
 from search.experiments import events_record
 from search.look import BoxInvalid
@@ -159,6 +160,4 @@ class ExperimentResultsView(APIView):
 
 def api_not_found(request) -> JsonResponse:
     """Answer an unknown API path in the API's error shape, not Django's HTML page."""
-    return JsonResponse({"error": {"code": "not_found",
-                                   "message": f"no API endpoint at {request.path}"}},
-                        status=404)
+    return error_response("not_found", f"no API endpoint at {request.path}", 404)
