@@ -21,6 +21,7 @@ from PIL import Image
 from detection import config
 from detection.detector_training import ultralytics_offline_setup
 from detection.model_cache import cached_export
+from detection.onnx_session import cpu_inference_session
 from detection.regions import Region
 
 # Ultralytics pads letterboxed inputs with this grey, and sizes them in multiples of the
@@ -73,15 +74,8 @@ class OnnxGarmentDetector:
     """The same network exported to ONNX and run by ONNX Runtime; thread-safe."""
 
     def __init__(self, onnx_path: Path, *, threads: int = config.TORCH_THREADS) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
         self.weights = onnx_path
-        # InferenceSession.run may be called from several threads at once.
-        self._session = onnxruntime.InferenceSession(str(onnx_path), options,
-                                                     providers=["CPUExecutionProvider"])
+        self._session = cpu_inference_session(onnx_path, threads)
         self._input = self._session.get_inputs()[0].name
 
     def detect(self, image: Image.Image) -> list[Region]:

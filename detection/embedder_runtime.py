@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from detection.config import MODEL_CACHE_DIR
+from detection.onnx_session import cpu_inference_session
 
 logger = logging.getLogger(__name__)
 
@@ -133,12 +134,7 @@ def threads() -> int:
 
 def onnx_runner(model: bytes, num_threads: int | None = None) -> BackboneRunner:
     """Return a function running the exported backbone with ONNX Runtime on the CPU."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = num_threads or threads()
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    session = cpu_inference_session(model, num_threads or threads())
 
     def run(pixels: np.ndarray) -> np.ndarray:
         return session.run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.float32)})[0]
