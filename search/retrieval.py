@@ -7,7 +7,7 @@ table, a read replica or another engine can stand in without touching them.
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.conf import settings
@@ -17,6 +17,7 @@ from pgvector.django import CosineDistance
 
 from search.filters import ProductFilters
 from search.models import ProductRegion
+from search.models.index import class_graph_condition
 from search.vectors import VectorBinary, vector_from_db
 
 
@@ -83,7 +84,11 @@ class PgvectorIndex(VectorIndex):
                        region_class=None, whole_photos_only=False,
                        exclude_products=()) -> QuerySet:
         """Return the region rows a query may match, annotated with their distance."""
-        rows = ProductRegion.objects.filter(filters.q("product__"), model_version=model_version)
+        rows = ProductRegion.objects.filter(model_version=model_version)
+        if filters.garment_class:
+            rows = rows.filter(**class_graph_condition(filters.garment_class))
+            filters = replace(filters, garment_class=None)
+        rows = rows.filter(filters.q("product__"))
         rows = regions_narrow(rows, whole_photos_only=whole_photos_only,
                               region_class=region_class, exclude_products=exclude_products)
         return rows.annotate(distance=CosineDistance("embedding", vector),

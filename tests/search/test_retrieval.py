@@ -150,3 +150,72 @@ def test_the_exact_scan_returns_only_the_k_closest_products(rng):
     names = dict(Product.objects.values_list("pk", "sku"))
     expected = sorted(vectors, key=lambda sku: -float(vectors[sku] @ query))[:3]
     assert [names[row[0]] for row in rows] == expected
+
+
+def test_region_vectors_are_stored_in_their_rows(rng):
+    """A search computes distances from the rows it returns: out-of-line (TOAST) vectors
+    cost each row an extra index lookup and chunk reads (migration 0005)."""
+    from django.db import connection
+
+    for i in range(20):
+        indexed_product(f"P-{i:03d}", random_unit(rng))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_relation_size(reltoastrelid) FROM pg_class "
+                       "WHERE relname = 'search_productregion'")
+        assert cursor.fetchone() == (0,)
+        cursor.execute("SELECT attstorage FROM pg_attribute WHERE attname = 'embedding' "
+                       "AND attrelid = 'search_productregion'::regclass")
+        assert cursor.fetchone() == ("p",)
+
+
+def plan_of(rows) -> str:
+    from django.db import connection
+
+    sql, params = rows.order_by("distance").values_list("product_id")[:10].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_productregion")
+        # As on a catalog too big to scan and sort: only an index can give the order.
+        cursor.execute("SET enable_seqscan = off; SET enable_bitmapscan = off; "
+                       "SET enable_sort = off")
+        try:
+            cursor.execute("EXPLAIN " + sql, params)
+            return "\n".join(line for (line,) in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan; RESET enable_bitmapscan; RESET enable_sort")
+
+
+def test_a_class_filter_walks_that_class_s_own_graph(rng):
+    query = random_unit(rng)
+    for i in range(50):
+        indexed_product(f"TOP-{i:03d}", near(query, rng, noise=0.3))
+        indexed_product(f"SHOE-{i:03d}", random_unit(rng), garment_class="footwear")
+    index = PgvectorIndex()
+
+    shoes = index.candidate_rows(query, model_version=VERSION, region_class="footwear",
+                                 filters=ProductFilters(garment_class="footwear"))
+    similar_shoes = index.candidate_rows(query, model_version=VERSION, whole_photos_only=True,
+                                         filters=ProductFilters(garment_class="footwear"))
+    anything = index.candidate_rows(query, model_version=VERSION)
+
+    assert "region_hnsw_footwear" in plan_of(shoes)
+    assert "region_hnsw_footwear" in plan_of(similar_shoes)
+    assert "region_embedding_hnsw" in plan_of(anything)
+
+
+def test_regions_follow_their_product_s_class(rng):
+    """Triggers copy the product's class into its region rows (for the per-class graphs),
+    when the rows are written and when the product is relabelled."""
+    from search.models import ProductRegion
+
+    product = indexed_product("DRESS-1", random_unit(rng), garment_class="dress",
+                              regions=(("footwear", random_unit(rng)),))
+    assert set(ProductRegion.objects.filter(product=product)
+               .values_list("product_class", flat=True)) == {"dress"}
+
+    product.garment_class = "top"
+    product.save()
+
+    assert set(ProductRegion.objects.filter(product=product)
+               .values_list("product_class", flat=True)) == {"top"}
+    assert nearest_skus(random_unit(rng), k=5, filters=ProductFilters(garment_class="top")) == [
+        "DRESS-1"]
