@@ -11,7 +11,7 @@ from search.filters import ProductFilters
 from search.indexing import region_crops
 from search.rankers import DEFAULT_RANKER
 from search.ranking import candidates_from_matches, duplicates_collapse, ranked_list
-from search.results import ProductHit, hits_from_scores
+from search.results import ProductHit, hits_from_scores, products_listed
 from search.retrieval import VectorIndex, vector_index
 
 # A shopper's box smaller than this on either side is a slip of the finger, not a garment.
@@ -64,16 +64,21 @@ def look_search(
         regions = regions or [whole_photo(*image.size)]
     index = index or vector_index()
     version = model_version()
-    found = []
+    searched = []
     for region, vector in zip(regions, embed(region_crops(image, regions)), strict=True):
         garment_class = region.garment_class or filters.garment_class or None
         # Extra candidates so that collapsing duplicates still leaves k.
         matches = duplicates_collapse(index.nearest(
             vector, k=k * 2, model_version=version, filters=filters.with_class(garment_class),
             region_class=garment_class))
-        ranked = ranked_list(candidates_from_matches(matches), rankers=rankers, k=k, rng=rng)
+        searched.append((region, garment_class, matches))
+    products = products_listed([m.product_id for _, _, matches in searched for m in matches])
+    found = []
+    for region, garment_class, matches in searched:
+        ranked = ranked_list(candidates_from_matches(matches, products, rankers=rankers),
+                             rankers=rankers, k=k, rng=rng)
         similarity = {match.product_id: 1.0 - match.distance for match in matches}
-        hits = hits_from_scores([(pk, similarity[pk]) for pk in ranked.product_ids])
+        hits = hits_from_scores([(pk, similarity[pk]) for pk in ranked.product_ids], products)
         found.append(LookRegion(garment_class, region.box, region.score, hits, ranked.teams))
     return found
 

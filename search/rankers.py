@@ -35,6 +35,8 @@ class RankingContext:
 
 Ranker = Callable[[list[Candidate], RankingContext], list[float]]
 RANKERS: dict[str, Ranker] = {}
+# Rankers that read `Candidate.text_embedding`; the others are spared loading it.
+TEXT_RANKERS: set[str] = set()
 DEFAULT_RANKER = "visual"
 
 # Boosts of visual_attributes, in units of cosine similarity: enough to reorder close
@@ -45,16 +47,23 @@ COLOUR_BOOST = 0.03
 TEXT_WEIGHT = 0.3
 
 
-def ranker(name: str) -> Callable[[Ranker], Ranker]:
-    """Register a ranking function under `name`."""
+def ranker(name: str, *, reads_text: bool = False) -> Callable[[Ranker], Ranker]:
+    """Register a ranking function under `name`; `reads_text` if it uses text embeddings."""
 
     def register(function: Ranker) -> Ranker:
         if name in RANKERS:
             raise ValueError(f"ranker {name!r} is already registered")
         RANKERS[name] = function
+        if reads_text:
+            TEXT_RANKERS.add(name)
         return function
 
     return register
+
+
+def reads_text(rankers: tuple[str, ...]) -> bool:
+    """Return True when one of the rankers uses the products' text embeddings."""
+    return any(name in TEXT_RANKERS for name in rankers)
 
 
 def rank(name: str, candidates: list[Candidate], context: RankingContext) -> list[Candidate]:
@@ -88,7 +97,7 @@ def visual_attributes(candidates: list[Candidate], context: RankingContext) -> l
     ]
 
 
-@ranker("hybrid")
+@ranker("hybrid", reads_text=True)
 def hybrid(candidates: list[Candidate], context: RankingContext) -> list[float]:
     """Similarity blended with the text similarity of the products' descriptions."""
     anchor = context.text_embedding

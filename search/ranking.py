@@ -11,7 +11,7 @@ import numpy as np
 
 from search.interleaving import team_draft
 from search.models import ProductText
-from search.rankers import Candidate, RankingContext, rank, scores
+from search.rankers import Candidate, RankingContext, rank, reads_text, scores
 from search.retrieval import Match
 from search.vectors import VectorBinary, vector_from_db
 from shop.models import Product
@@ -41,27 +41,35 @@ def duplicates_collapse(matches: list[Match], *,
     return kept
 
 
-def candidates_from_matches(matches: list[Match]) -> list[Candidate]:
+def candidates_from_matches(matches: list[Match], products: dict[int, Product], *,
+                            rankers: tuple[str, ...]) -> list[Candidate]:
     """Return visual matches as candidates, relevance = cosine similarity."""
     return candidates_build([(match.product_id, 1.0 - match.distance, match.embedding)
-                             for match in matches])
+                             for match in matches], products, rankers=rankers)
 
 
-def candidates_build(scored: list[tuple[int, float, np.ndarray | None]]) -> list[Candidate]:
-    """Make candidates from (product id, relevance, visual vector) with their attributes."""
-    ids = [pk for pk, _, _ in scored]
-    attributes = {pk: (category, colour) for pk, category, colour in
-                  Product.objects.filter(pk__in=ids).values_list("pk", "category", "colour")}
-    texts = {pk: vector_from_db(vector) for pk, vector in
-             ProductText.objects.filter(product_id__in=ids)
-             .values_list("product_id", VectorBinary("embedding"))}
+def candidates_build(scored: list[tuple[int, float, np.ndarray | None]],
+                     products: dict[int, Product], *,
+                     rankers: tuple[str, ...]) -> list[Candidate]:
+    """Make candidates from (product id, relevance, visual vector) and the loaded products.
+
+    Text embeddings are loaded only when one of the `rankers` reads them.
+    """
+    texts = text_embeddings([pk for pk, _, _ in scored]) if reads_text(rankers) else {}
     return [
         Candidate(product_id=pk, relevance=relevance, embedding=embedding,
-                  category=attributes.get(pk, ("", ""))[0],
-                  colour=attributes.get(pk, ("", ""))[1],
+                  category=product.category, colour=product.colour,
                   text_embedding=texts.get(pk))
         for pk, relevance, embedding in scored
+        if (product := products.get(pk)) is not None
     ]
+
+
+def text_embeddings(ids: list[int]) -> dict[int, np.ndarray]:
+    """Return the description vectors of the products that have one, by product id."""
+    return {pk: vector_from_db(vector) for pk, vector in
+            ProductText.objects.filter(product_id__in=ids)
+            .values_list("product_id", VectorBinary("embedding"))}
 
 
 def diversify(candidates: list[Candidate], relevance: list[float], k: int, *,

@@ -28,9 +28,23 @@ class SurfaceResult:
     teams: list[str]
 
 
-def hits_from_scores(scored: list[tuple[int, float]]) -> list[ProductHit]:
-    """Load products given as (id, score) pairs, keeping their order."""
-    products = Product.objects.in_bulk([pk for pk, _ in scored])
+# What result lists and rankers read of a product: the long description is left behind.
+LISTED_FIELDS = ("sku", "title", "image", "thumbnail", "garment_class", "category", "colour")
+
+
+def products_listed(ids: list[int]) -> dict[int, Product]:
+    """Load, in one query, the products a response may list, by id."""
+    return Product.objects.only(*LISTED_FIELDS).in_bulk(ids)
+
+
+def hits_from_scores(scored: list[tuple[int, float]],
+                     products: dict[int, Product] | None = None) -> list[ProductHit]:
+    """Return products given as (id, score) pairs as hits, keeping their order.
+
+    `products` are those already loaded by `products_listed`; missing ones are skipped.
+    """
+    if products is None:
+        products = products_listed([pk for pk, _ in scored])
     return [
         ProductHit(sku=product.sku, title=product.title, score=round(score, 4),
                    image_url=product.thumbnail_url, garment_class=product.garment_class)

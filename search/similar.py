@@ -4,10 +4,10 @@ import random
 
 from detection.api import model_version
 from search.filters import ProductFilters
-from search.models import ProductRegion, ProductText
-from search.rankers import DEFAULT_RANKER, RankingContext
-from search.ranking import DUPLICATE_DISTANCE, candidates_from_matches, ranked_list
-from search.results import SurfaceResult, hits_from_scores
+from search.models import ProductRegion
+from search.rankers import DEFAULT_RANKER, RankingContext, reads_text
+from search.ranking import DUPLICATE_DISTANCE, candidates_from_matches, ranked_list, text_embeddings
+from search.results import SurfaceResult, hits_from_scores, products_listed
 from search.retrieval import VectorIndex, vector_index
 from search.vectors import VectorBinary, vector_from_db
 from shop.models import Product
@@ -40,27 +40,28 @@ def similar_products(
         raise ProductNotIndexed(f"{product.sku} is not indexed yet")
     photo = vector_from_db(photo)
     index = index or vector_index()
-    text = (ProductText.objects.filter(product=product)
-            .values_list(VectorBinary("embedding"), flat=True).first())
+    text = text_embeddings([product.pk]).get(product.pk) if reads_text(rankers) else None
     context = RankingContext(category=product.category, colour=product.colour,
-                             text_embedding=None if text is None else vector_from_db(text))
+                             text_embedding=text)
     same_class = filters.garment_class or product.garment_class or None
     groups = [filters.with_class(same_class)]
     if same_class and not filters.garment_class:
         groups.append(filters)  # then any class, to fill up
-    product_ids, teams, similarity, excluded = [], [], {}, [product.pk]
+    product_ids, teams, similarity, excluded, products = [], [], {}, [product.pk], {}
     for group_filters in groups:
         matches = index.nearest(photo, k=k * CANDIDATES_PER_RESULT, model_version=version,
                                 filters=group_filters, whole_photos_only=True,
                                 exclude_products=excluded)
         matches = [match for match in matches if match.distance > DUPLICATE_DISTANCE]
         similarity.update((match.product_id, 1.0 - match.distance) for match in matches)
-        ranked = ranked_list(candidates_from_matches(matches), rankers=rankers,
+        products.update(products_listed([match.product_id for match in matches]))
+        candidates = candidates_from_matches(matches, products, rankers=rankers)
+        ranked = ranked_list(candidates, rankers=rankers,
                              k=k - len(product_ids), context=context, diversified=True, rng=rng)
         product_ids += ranked.product_ids
         teams += ranked.teams
         excluded += [match.product_id for match in matches]
         if len(product_ids) >= k:
             break
-    hits = hits_from_scores([(pk, similarity[pk]) for pk in product_ids])
+    hits = hits_from_scores([(pk, similarity[pk]) for pk in product_ids], products)
     return SurfaceResult(hits=hits, teams=teams)

@@ -17,7 +17,7 @@ from search.filters import ProductFilters
 from search.models import ProductText
 from search.rankers import DEFAULT_RANKER, RankingContext
 from search.ranking import candidates_build, ranked_list
-from search.results import SurfaceResult, hits_from_scores
+from search.results import SurfaceResult, hits_from_scores, products_listed
 from search.retrieval import hnsw_iterative_scan
 
 # The constant of reciprocal rank fusion (Cormack et al.): damps the weight of top ranks.
@@ -42,12 +42,14 @@ def text_search_ranked(*, query: str, filters: ProductFilters = ProductFilters()
     if not fused:
         return SurfaceResult(hits=[], teams=[])
     top = fused[0][1]
-    candidates = candidates_build([(pk, score / top, None) for pk, score in fused])
+    products = products_listed([pk for pk, _ in fused])
+    candidates = candidates_build([(pk, score / top, None) for pk, score in fused], products,
+                                  rankers=rankers)
     ranked = ranked_list(candidates, rankers=rankers, k=limit,
                          context=RankingContext(text_embedding=vector), rng=rng)
     scores = dict(fused)
-    return SurfaceResult(hits=hits_from_scores([(pk, scores[pk]) for pk in ranked.product_ids]),
-                         teams=ranked.teams)
+    hits = hits_from_scores([(pk, scores[pk]) for pk in ranked.product_ids], products)
+    return SurfaceResult(hits=hits, teams=ranked.teams)
 
 
 def _fused(query: str, filters: ProductFilters, limit: int) -> tuple[list, np.ndarray]:

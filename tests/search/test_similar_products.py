@@ -127,3 +127,20 @@ def test_diversify_with_full_relevance_weight_keeps_best_score_first_order():
     candidates = [Candidate(i, 1 - i / 10, unit(rng.standard_normal(8))) for i in range(6)]
     relevance = [candidate.relevance for candidate in candidates]
     assert diversify(candidates, relevance, 4, relevance_weight=1.0) == candidates[:4]
+
+
+@pytest.mark.parametrize(("rankers", "queries"), [(("visual",), 6), (("hybrid",), 8)])
+def test_database_round_trips_stay_few(rng, django_assert_num_queries, rankers, queries):
+    """Each query is a round trip on a latency budget of 20 ms; text vectors are read
+    only for rankers that use them. (The query vector, the transaction around the graph
+    walk and its settings, the walk, the products listed; hybrid adds two text reads.)
+    Enough products that the graph walk finds k * CANDIDATES_PER_RESULT of them."""
+    query = random_unit(rng)
+    product = indexed_product("QUERY", query)
+    for i in range(12):
+        indexed_product(f"NEAR-{i}", near(query, rng, 0.5 + i / 10))
+
+    with django_assert_num_queries(queries):
+        found = similar_products(product=product, k=3, rankers=rankers)
+
+    assert len(found.hits) == 3
