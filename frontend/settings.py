@@ -187,7 +187,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
-    # Per client address; the counters live in the shared database cache.
+    # Per client address, counted in the database (frontend/throttling.py).
     "DEFAULT_THROTTLE_RATES": {
         "look": os.environ.get("RATE_LIMIT_LOOK", "30/min"),
         "search": os.environ.get("RATE_LIMIT_SEARCH", "300/min"),

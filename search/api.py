@@ -9,11 +9,11 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from frontend.api_errors import error_response
 from frontend.db_router import replica_reads
+from frontend.throttling import SharedRateThrottle
 from search.experiments import events_record
 from search.look import BoxInvalid
 from search.models import Experiment
@@ -50,7 +50,7 @@ class LookSearchView(APIView):
 
     # An upload needs multipart; other bodies get a 415 rather than "image is not a file".
     parser_classes = [MultiPartParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedRateThrottle]
     throttle_scope = "look"
 
     @extend_schema(request=LookSearchSerializer, responses={200: LookSearchResponseSerializer,
@@ -77,7 +77,7 @@ class LookSearchView(APIView):
 class SimilarProductsView(APIView):
     """Visually similar products for a product page (request id in the X-Request-ID header)."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedRateThrottle]
     throttle_scope = "search"
 
     @extend_schema(parameters=[KSerializer, OpenApiParameter(
@@ -105,7 +105,7 @@ class SimilarProductsView(APIView):
 class TextSearchView(APIView):
     """Text search over titles, categories, colours and descriptions."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedRateThrottle]
     throttle_scope = "search"
 
     @extend_schema(parameters=[TextSearchSerializer],
@@ -126,7 +126,7 @@ class EventsView(APIView):
     """Clicks and add-to-carts on shown products, in batches; retried events count once."""
 
     parser_classes = [JSONParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedRateThrottle]
     throttle_scope = "events"
     # Sent by navigator.sendBeacon from any page: no session, so no CSRF token either.
     authentication_classes: list = []
