@@ -96,3 +96,30 @@ def test_prune_survives_a_corrupt_handle_file(tmp_path):
 
     assert handle_pids_prune(tmp_path) == []
     assert not (tmp_path / ".handle_pids.json").exists()
+
+
+def test_server_settings_are_stored_once_and_survive_a_restart(tmp_path):
+    """A search server needs more than PostgreSQL's defaults (128 MB of shared buffers did
+    not hold the vector indexes of a 20k-product catalog)."""
+    import psycopg
+
+    from frontend.embedded_postgres import SERVER_SETTINGS, server_settings_apply
+
+    def started(mode: str) -> tuple[subprocess.Popen, str]:
+        process = subprocess.Popen([sys.executable, "-c", START_SERVER, str(pgdata), mode],
+                                   cwd=ROOT, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        return process, process.stdout.readline().strip()
+
+    pgdata = tmp_path / "pgdata"
+    first, _ = started("exit")  # a new server: the settings are stored, pending a restart
+    first.wait(timeout=60)
+    second, socket_dir = started("stay")
+    try:
+        with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres") as db:
+            for name, value in SERVER_SETTINGS.items():
+                assert db.execute(f"SHOW {name}").fetchone()[0] == value
+        assert server_settings_apply(Path(socket_dir), SERVER_SETTINGS) == []
+    finally:
+        second.terminate()
+        second.wait(timeout=60)
