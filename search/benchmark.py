@@ -82,21 +82,43 @@ def filtered_recall(queries: int, k: int = 10, seed: int = 0) -> dict[str, float
     return {name: float(np.mean(values)) for name, values in recalls.items() if values}
 
 
+HNSW_INDEXES_SQL = """
+SELECT indexrelid::regclass::text FROM pg_index JOIN pg_class ON pg_class.oid = indexrelid
+JOIN pg_am ON pg_am.oid = pg_class.relam
+WHERE indrelid = 'search_productregion'::regclass AND amname = 'hnsw' ORDER BY 1
+"""
+
+
+def hnsw_indexes() -> list[str]:
+    """Return the names of the region table's HNSW indexes (the full graph, one per class)."""
+    with connection.cursor() as cursor:
+        cursor.execute(HNSW_INDEXES_SQL)
+        return [name for (name,) in cursor.fetchall()]
+
+
 def index_sizes() -> dict[str, int]:
-    """Return the on-disk bytes of the region table and of its HNSW index."""
+    """Return the on-disk bytes of the region table, its full HNSW graph and the class graphs."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_total_relation_size('search_productregion'), "
                        "pg_relation_size('region_embedding_hnsw')")
         table, hnsw = cursor.fetchone()
-    return {"table_with_indexes": table, "hnsw": hnsw}
+        class_graphs = sum(_relation_size(cursor, name) for name in hnsw_indexes()
+                           if name != "region_embedding_hnsw")
+    return {"table_with_indexes": table, "hnsw": hnsw, "class_graphs": class_graphs}
+
+
+def _relation_size(cursor, name: str) -> int:
+    cursor.execute("SELECT pg_relation_size(%s::regclass)", [name])
+    return cursor.fetchone()[0]
 
 
 def hnsw_build_seconds(maintenance_work_mem: str = "1GB") -> float:
-    """Rebuild the region HNSW index and return how long it took."""
+    """Rebuild every HNSW index of the region table and return how long it took."""
     with connection.cursor() as cursor:
         cursor.execute(f"SET maintenance_work_mem = '{maintenance_work_mem}'")
         started = time.perf_counter()
-        cursor.execute("REINDEX INDEX region_embedding_hnsw")
+        for name in hnsw_indexes():
+            cursor.execute(f'REINDEX INDEX "{name}"')
         return time.perf_counter() - started
 
 

@@ -1,0 +1,27 @@
+"""The search benchmark's measurements of the index itself."""
+
+import numpy as np
+import pytest
+
+from search import benchmark
+from shop.garment_classes import GarmentClass
+from tests.search.vectors import indexed_product, random_unit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_index_sizes_count_the_full_graph_and_every_class_graph():
+    rng = np.random.default_rng(3)
+    for i in range(30):
+        indexed_product(f"P-{i:02d}", random_unit(rng),
+                        garment_class=GarmentClass.values[i % len(GarmentClass.values)])
+
+    names = benchmark.hnsw_indexes()
+    sizes = benchmark.index_sizes()
+
+    assert names == sorted(["region_embedding_hnsw",
+                            *(f"region_hnsw_{name}" for name in GarmentClass.values)])
+    assert sizes["hnsw"] > 0
+    assert sizes["class_graphs"] > sizes["hnsw"]  # seven graphs, each with its own pages
+    assert sizes["table_with_indexes"] > sizes["hnsw"] + sizes["class_graphs"]
+    assert benchmark.hnsw_build_seconds() > 0
