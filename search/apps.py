@@ -8,7 +8,13 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from search.retrieval import hnsw_session_defaults
+
         blas_single_threaded()
+        connection_created.connect(hnsw_session_defaults,
+                                   dispatch_uid="search.hnsw_session_defaults")
 
 
 def blas_single_threaded() -> None:

@@ -20,6 +20,21 @@ from search.models import ProductRegion
 from search.models.index import class_graph_condition
 from search.vectors import VectorBinary, vector_from_db
 
+# The graph walk's candidate list, at least. Per-class graphs are small and a query from
+# another class enters them far from its answer: at pgvector's default of 40, class-filtered
+# recall@10 on the 20k catalog was 0.925, at 160 it is 0.988, and similar items took no
+# measurably longer (docs/benchmarks.md).
+MIN_EF_SEARCH = 160
+# pgvector 0.8 keeps scanning the graph until a filtered LIMIT is met, up to this many tuples.
+MAX_SCAN_TUPLES = 40_000
+# Every connection's HNSW scans start with these (`hnsw_session_defaults`), so the common
+# searches need no transaction of their own to set them: three round trips fewer each.
+HNSW_SESSION_SETTINGS = {
+    "hnsw.iterative_scan": "relaxed_order",
+    "hnsw.max_scan_tuples": str(MAX_SCAN_TUPLES),
+    "hnsw.ef_search": str(MIN_EF_SEARCH),
+}
+
 
 @dataclass(frozen=True)
 class Match:
@@ -60,9 +75,8 @@ class PgvectorIndex(VectorIndex):
     # Regions fetched per wanted product: a product has a whole-photo row and a row per
     # garment, and several may be near the query (only one when comparing whole photos).
     rows_per_product = 4
-    # pgvector 0.8 keeps scanning the graph until the filtered LIMIT is met, up to this
-    # many tuples; past it, the exact scan below answers instead.
-    max_scan_tuples = 40_000
+    # Past this many tuples scanned, the exact scan below answers instead.
+    max_scan_tuples = MAX_SCAN_TUPLES
 
     columns = ("product_id", "distance", "id", "embedding_binary")
 
@@ -130,30 +144,46 @@ def regions_narrow(rows: QuerySet, *, whole_photos_only: bool, region_class: str
     return rows
 
 
-# The graph walk's candidate list, at least. Per-class graphs are small and a query from
-# another class enters them far from its answer: at pgvector's default of 40, class-filtered
-# recall@10 on the 20k catalog was 0.925, at 160 it is 0.988, and similar items took no
-# measurably longer (docs/benchmarks.md).
-MIN_EF_SEARCH = 160
+def hnsw_session_defaults(sender, connection, **kwargs) -> None:
+    """Give a new database connection the HNSW settings searches use (a `connection_created`
+    receiver, see search/apps.py).
+
+    The settings are the extension's own; PostgreSQL keeps them for the session even before
+    pgvector is loaded in it. Behind a pooler in transaction mode, set them on the database
+    instead (ALTER DATABASE ... SET) or they may land on another client's session.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, false)"] * len(
+            HNSW_SESSION_SETTINGS)), [value for item in HNSW_SESSION_SETTINGS.items()
+                                      for value in item])
+    connection.hnsw_session_defaults = True
 
 
 @contextmanager
-def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = 40_000,
+def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = MAX_SCAN_TUPLES,
                         using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Run the enclosed queries in a transaction whose HNSW scans continue past filtered rows.
+    """Run the enclosed queries with HNSW scans that continue past filtered rows and keep
+    enough candidates for `limit` rows.
 
     Without it, a filter that rejects most of the ef_search candidates the graph walk
-    finds returns fewer rows than the LIMIT asks for. `using` must be the database the
-    enclosed queries read (`queryset.db`), or the settings miss them.
+    finds returns fewer rows than the LIMIT asks for. When the connection's session
+    defaults already say so, this costs nothing; otherwise the settings are made local to
+    a transaction. `using` must be the database the enclosed queries read
+    (`queryset.db`), or the settings miss them.
     """
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+    ef_search = max(MIN_EF_SEARCH, min(limit, 1000))
+    wanted = {"hnsw.iterative_scan": "relaxed_order",
+              "hnsw.max_scan_tuples": str(max_scan_tuples), "hnsw.ef_search": str(ef_search)}
+    connection = connections[using]
+    if wanted == HNSW_SESSION_SETTINGS and getattr(connection, "hnsw_session_defaults", False):
+        yield
+        return
+    with transaction.atomic(using=using), connection.cursor() as cursor:
         # One round trip for the three settings; `true` makes each local to the transaction.
-        cursor.execute(
-            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
-            " set_config('hnsw.max_scan_tuples', %s, true),"
-            " set_config('hnsw.ef_search', %s, true)",
-            [str(max_scan_tuples), str(max(MIN_EF_SEARCH, min(limit, 1000)))],
-        )
+        cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(wanted)),
+                       [value for item in wanted.items() for value in item])
         yield
 
 

@@ -219,3 +219,34 @@ def test_regions_follow_their_product_s_class(rng):
                .values_list("product_class", flat=True)) == {"top"}
     assert nearest_skus(random_unit(rng), k=5, filters=ProductFilters(garment_class="top")) == [
         "DRESS-1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_new_connection_starts_with_the_search_settings():
+    from django.db import connection
+
+    from search.retrieval import HNSW_SESSION_SETTINGS
+
+    connection.close()
+    with connection.cursor() as cursor:  # a new session
+        for name, value in HNSW_SESSION_SETTINGS.items():
+            cursor.execute("SELECT current_setting(%s)", [name])
+            assert cursor.fetchone() == (value,)
+
+
+@pytest.mark.django_db(transaction=True)  # SET LOCAL ends with a transaction, not a savepoint
+def test_a_larger_limit_gets_its_own_settings_for_one_transaction():
+    from django.db import connection
+
+    from search.retrieval import hnsw_iterative_scan
+
+    def ef_search() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('hnsw.ef_search')")
+            return cursor.fetchone()[0]
+
+    with hnsw_iterative_scan(10):
+        assert ef_search() == "160"
+    with hnsw_iterative_scan(400):
+        assert ef_search() == "400"
+    assert ef_search() == "160"
