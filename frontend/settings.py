@@ -132,7 +132,8 @@ def cache_settings() -> dict:
     return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
 
 
-# Shared by every web process (rate limits, cached lookups): the database, or Redis.
+# Django's cache, shared by every web process: the database, or Redis. (Rate limits are
+# counted in their own table, frontend/throttling.py.)
 CACHES = {"default": cache_settings()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
