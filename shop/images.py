@@ -6,15 +6,22 @@ import struct
 import warnings
 from dataclasses import dataclass
 
+import pillow_heif
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Decoders Pillow may try. Sniffing is by content, never by file name, and the list keeps
 # rarely used, historically fragile decoders out of reach of uploaded bytes. (Multi-picture
-# JPEGs open through the JPEG decoder and report themselves as MPO.)
+# JPEGs open through the JPEG decoder and report themselves as MPO.) Catalog photos are
+# served to browsers, so they stay in the formats every browser shows.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# A shopper's own photo is only decoded, never served, and iPhones save HEIC by default.
+PHOTO_FORMATS = (*ALLOWED_FORMATS, "HEIF")
 EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif",
-              "BMP": ".bmp", "TIFF": ".tif"}
+              "BMP": ".bmp", "TIFF": ".tif", "HEIF": ".heic"}
+
+# Makes "HEIF" a format Pillow can open; only calls that name it in `formats` use it.
+pillow_heif.register_heif_opener()
 
 
 class ImageRejected(ValueError):
@@ -34,15 +41,20 @@ class DecodedImage:
         return EXTENSIONS[self.format]
 
 
-def image_decode(data: bytes, *, max_pixels: int | None = None) -> DecodedImage:
-    """Decode image bytes completely, refusing empty, unknown, truncated or oversized images."""
+def image_decode(data: bytes, *, max_pixels: int | None = None,
+                 formats: tuple[str, ...] = ALLOWED_FORMATS) -> DecodedImage:
+    """Decode image bytes completely, refusing empty, unknown, truncated or oversized images.
+
+    `formats` are the decoders allowed: the catalog's by default, `PHOTO_FORMATS` for a
+    shopper's photo.
+    """
     max_pixels = max_pixels or settings.MAX_IMAGE_PIXELS
     if not data:
         raise ImageRejected("the file is empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            image = Image.open(io.BytesIO(data), formats=formats)
             # Checked from the header, before any pixel is decoded.
             if image.width * image.height > max_pixels:
                 raise ImageRejected(
@@ -54,7 +66,7 @@ def image_decode(data: bytes, *, max_pixels: int | None = None) -> DecodedImage:
         raise
     except UnidentifiedImageError:
         raise ImageRejected(
-            f"not a recognised image (accepted: {', '.join(ALLOWED_FORMATS)})"
+            f"not a recognised image (accepted: {', '.join(formats)})"
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(f"the image is too large to decode safely ({exc})") from None

@@ -144,6 +144,21 @@ def test_look_page_shows_hotspots_and_results(live_server, page, look_catalog, t
     assert page.locator(".region .card").count() >= 1
 
 
+def test_look_page_searches_a_heic_photo_chromium_cannot_show(live_server, page, look_catalog,
+                                                             tmp_path):
+    from tests.search.catalog import heic, outfit_photo
+
+    photo = tmp_path / "IMG_0001.HEIC"
+    photo.write_bytes(heic(outfit_photo()))
+    page.goto(f"{live_server.url}/look/")
+    page.set_input_files("#look-file", str(photo))
+
+    page.wait_for_selector(".region .card")
+    assert page.locator(".region .card").count() >= 1
+    assert page.locator(".hotspot").count() == 0  # no photo to place them on
+    assert page.locator("[data-look-error]").is_hidden()
+
+
 def test_look_page_explains_a_wrong_file(live_server, page, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not a photo")

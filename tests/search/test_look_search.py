@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from search import look
 from search.indexing import products_index
-from tests.search.catalog import PRODUCTS, generated_catalog_import, jpeg, outfit_photo
+from tests.search.catalog import PRODUCTS, generated_catalog_import, heic, jpeg, outfit_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,18 @@ def test_outfit_photo_returns_regions_with_ranked_products(client, indexed_catal
         x1, y1, x2, y2 = region["box"]
         assert 0 <= x1 < x2 <= 300
         assert 0 <= y1 < y2 <= 600
+
+
+def test_an_iphone_heic_photo_is_searched_like_a_jpeg(client, indexed_catalog):
+    from_jpeg = post(client, jpeg(outfit_photo()), k="3").json()["regions"]
+
+    response = post(client, heic(outfit_photo()), k="3")
+
+    assert response.status_code == 200, response.content
+    regions = response.json()["regions"]
+    assert [region["class"] for region in regions] == [region["class"] for region in from_jpeg]
+    for region in regions:
+        assert_region_shape(region, k=3)
 
 
 def test_a_catalog_photo_finds_its_own_product_first(client, indexed_catalog, monkeypatch):

@@ -87,6 +87,27 @@ def test_truncated_image_is_rejected(tmp_path):
     assert not Product.objects.exists()
 
 
+def test_heic_catalog_photos_are_refused_because_browsers_cannot_show_them(tmp_path):
+    """Shoppers may upload HEIC (tests/search/test_look_search.py); a catalog photo is
+    served to every browser, and most cannot show HEIC."""
+    from PIL import Image
+
+    from shop.images import PHOTO_FORMATS, image_decode
+    from tests.search.catalog import heic
+
+    path = catalog_write(tmp_path, [catalog_row(1)], images=False)
+    photo = heic(Image.new("RGB", (120, 160), (200, 30, 30)))
+    (tmp_path / "images/1.jpg").write_bytes(photo)
+
+    report = catalog_import(path=path)
+
+    assert report.failed == 1
+    assert "not a recognised image" in report.errors[0].message
+    assert "HEIF" not in report.errors[0].message
+    decoded = image_decode(photo, formats=PHOTO_FORMATS)  # the same bytes, as a shopper's
+    assert (decoded.format, decoded.image.size) == ("HEIF", (120, 160))
+
+
 def test_decompression_bomb_is_rejected_before_decoding(tmp_path, settings):
     settings.MAX_IMAGE_PIXELS = 10_000
     path = catalog_write(tmp_path, [catalog_row(1)], images=False)

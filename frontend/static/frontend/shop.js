@@ -160,15 +160,17 @@ function setUpLook(form) {
         strip.scrollIntoView({ behavior: "smooth", block: "nearest" });
         heading.focus({ preventScroll: true });
       });
-      hotspots.append(hotspot);
+      if (width && height) hotspots.append(hotspot);
       if (fromBox) regions.prepend(strip); else regions.append(strip);
     });
   }
 
   function accept(chosen) {
     if (!chosen) return;
-    if (!chosen.type.startsWith("image/")) {
-      showError("Please choose a photo (JPEG, PNG, WebP, GIF, BMP or TIFF).");
+    // Systems that don't know HEIC report it as "" or application/octet-stream.
+    const heic = /\.(heic|heif)$/i.test(chosen.name);
+    if (!chosen.type.startsWith("image/") && !heic) {
+      showError("Please choose a photo (JPEG, HEIC, PNG, WebP, GIF, BMP or TIFF).");
       return;
     }
     if (chosen.size > maxBytes) {
@@ -177,7 +179,16 @@ function setUpLook(form) {
     }
     file = chosen;
     image.src = URL.createObjectURL(chosen);
-    image.onload = () => search(null);
+    image.onload = () => {
+      photo.hidden = false;
+      search(null);
+    };
+    // Most browsers can't show a HEIC photo (an iPhone's default) but the server reads it:
+    // search anyway and list the matches, without the photo and its hotspots.
+    image.onerror = () => {
+      photo.hidden = true;
+      search(null);
+    };
   }
 
   input.addEventListener("change", () => accept(input.files[0]));
