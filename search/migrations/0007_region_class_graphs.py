@@ -6,45 +6,30 @@ catalog the region query took p50 46 ms (mean 81 ms, up to 380 ms); with per-cla
 partial indexes it took p50 6.7 ms (mean 7.8 ms).
 """
 
-import pgvector.django.indexes
 from django.db import migrations, models
+from pgvector.django import HnswIndex
+
+# The garment classes when this migration was written (shop.garment_classes.GarmentClass).
+CLASSES = ("top", "outerwear", "bottom", "dress", "footwear", "bag", "accessory")
+
+
+def class_graph(garment_class: str) -> HnswIndex:
+    return HnswIndex(
+        condition=models.Q(garment_class__in=["", garment_class], product_class=garment_class),
+        ef_construction=64, fields=["embedding"], m=16, name=f"region_hnsw_{garment_class}",
+        opclasses=["vector_cosine_ops"],
+    )
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('search', '0006_region_rows_inline'),
+        ("search", "0006_region_rows_inline"),
     ]
 
     operations = [
         # The default 64 MB made a 100k-vector build several times slower.
         migrations.RunSQL("SET LOCAL maintenance_work_mem = '1GB'", migrations.RunSQL.noop),
-        migrations.AddIndex(
-            model_name='productregion',
-            index=pgvector.django.indexes.HnswIndex(condition=models.Q(('garment_class__in', ['', 'top']), ('product_class', 'top')), ef_construction=64, fields=['embedding'], m=16, name='region_hnsw_top', opclasses=['vector_cosine_ops']),
-        ),
-        migrations.AddIndex(
-            model_name='productregion',
-            index=pgvector.django.indexes.HnswIndex(condition=models.Q(('garment_class__in', ['', 'outerwear']), ('product_class', 'outerwear')), ef_construction=64, fields=['embedding'], m=16, name='region_hnsw_outerwear', opclasses=['vector_cosine_ops']),
-        ),
-        migrations.AddIndex(
-            model_name='productregion',
-            index=pgvector.django.indexes.HnswIndex(condition=models.Q(('garment_class__in', ['', 'bottom']), ('product_class', 'bottom')), ef_construction=64, fields=['embedding'], m=16, name='region_hnsw_bottom', opclasses=['vector_cosine_ops']),
-        ),
-        migrations.AddIndex(
-            model_name='productregion',
-            index=pgvector.django.indexes.HnswIndex(condition=models.Q(('garment_class__in', ['', 'dress']), ('product_class', 'dress')), ef_construction=64, fields=['embedding'], m=16, name='region_hnsw_dress', opclasses=['vector_cosine_ops']),
-        ),
-        migrations.AddIndex(
-            model_name='productregion',
-            index=pgvector.django.indexes.HnswIndex(condition=models.Q(('garment_class__in', ['', 'footwear']), ('product_class', 'footwear')), ef_construction=64, fields=['embedding'], m=16, name='region_hnsw_footwear', opclasses=['vector_cosine_ops']),
-        ),
-        migrations.AddIndex(
-            model_name='productregion',
-            index=pgvector.django.indexes.HnswIndex(condition=models.Q(('garment_class__in', ['', 'bag']), ('product_class', 'bag')), ef_construction=64, fields=['embedding'], m=16, name='region_hnsw_bag', opclasses=['vector_cosine_ops']),
-        ),
-        migrations.AddIndex(
-            model_name='productregion',
-            index=pgvector.django.indexes.HnswIndex(condition=models.Q(('garment_class__in', ['', 'accessory']), ('product_class', 'accessory')), ef_construction=64, fields=['embedding'], m=16, name='region_hnsw_accessory', opclasses=['vector_cosine_ops']),
-        ),
+        *(migrations.AddIndex(model_name="productregion", index=class_graph(garment_class))
+          for garment_class in CLASSES),
     ]
