@@ -8,6 +8,7 @@ from django.db import connections
 from frontend.db_router import ReplicaRouter, replica_databases, replica_reads
 from search import similar
 from search.models import Event, Impression, ProductRegion
+from search.retrieval import MIN_EF_SEARCH
 from search.worker_processes import database_url
 from shop.models import Product
 from tests.search.vectors import VERSION, indexed_product, near, random_unit
@@ -99,8 +100,12 @@ def test_similar_items_read_the_replica_and_write_impressions_and_events_to_defa
     assert touching(queries[REPLICA], "SELECT", "shop_product")
     assert touching(queries[REPLICA], "SELECT", "search_productregion")
     assert not touching(queries["default"], "SELECT", "search_productregion")
-    # The HNSW scan settings must reach the connection that runs the vector query.
-    assert any("hnsw.iterative_scan" in sql for sql in queries[REPLICA])
+    # The HNSW scan settings must be those of the connection that runs the vector query:
+    # every connection gets them when it opens (search.retrieval.hnsw_session_defaults).
+    with connections[REPLICA].cursor() as cursor:
+        cursor.execute("SELECT current_setting('hnsw.iterative_scan'), "
+                       "current_setting('hnsw.ef_search')")
+        assert cursor.fetchone() == ("relaxed_order", str(MIN_EF_SEARCH))
     assert not any("hnsw.iterative_scan" in sql for sql in queries["default"])
     assert not any(sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
                    for sql in queries[REPLICA])
