@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 import threading
 
 from django.conf import settings
@@ -18,7 +19,18 @@ def _warm_up() -> None:
     try:
         models_warm_up()
     except Exception:  # a model that fails here fails again, visibly, on its first request
+        if _process_exiting():
+            # A worker stopped before its models had loaded: imports fail half-way through
+            # the interpreter's teardown, and there is nothing left to warm up for.
+            logger.info("warming up the models stopped: the process is exiting")
+            return
         logger.exception("warming up the models failed")
+
+
+def _process_exiting() -> bool:
+    """Return True once the interpreter has begun to shut down."""
+    # The main thread is marked finished as soon as shutdown starts, before atexit handlers.
+    return sys.is_finalizing() or not threading.main_thread().is_alive()
 
 
 # Loading the models takes seconds (a first similar-items request once took 7.6 s). Pages
