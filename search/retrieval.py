@@ -27,13 +27,18 @@ from search.vectors import VectorBinary, vector_from_db
 MIN_EF_SEARCH = 160
 # pgvector 0.8 keeps scanning the graph until a filtered LIMIT is met, up to this many tuples.
 MAX_SCAN_TUPLES = 40_000
+
+
+def hnsw_settings(*, ef_search: int = MIN_EF_SEARCH,
+                  max_scan_tuples: int = MAX_SCAN_TUPLES) -> dict[str, str]:
+    """Return pgvector's settings for an iterative HNSW scan, by name."""
+    return {"hnsw.iterative_scan": "relaxed_order",
+            "hnsw.max_scan_tuples": str(max_scan_tuples), "hnsw.ef_search": str(ef_search)}
+
+
 # Every connection's HNSW scans start with these (`hnsw_session_defaults`), so the common
 # searches need no transaction of their own to set them: three round trips fewer each.
-HNSW_SESSION_SETTINGS = {
-    "hnsw.iterative_scan": "relaxed_order",
-    "hnsw.max_scan_tuples": str(MAX_SCAN_TUPLES),
-    "hnsw.ef_search": str(MIN_EF_SEARCH),
-}
+HNSW_SESSION_SETTINGS = hnsw_settings()
 
 
 @dataclass(frozen=True)
@@ -155,9 +160,7 @@ def hnsw_session_defaults(sender, connection, **kwargs) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, false)"] * len(
-            HNSW_SESSION_SETTINGS)), [value for item in HNSW_SESSION_SETTINGS.items()
-                                      for value in item])
+        _settings_apply(cursor, HNSW_SESSION_SETTINGS, local=False)
     connection.hnsw_session_defaults = True
 
 
@@ -173,18 +176,22 @@ def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = MAX_SCAN_TUPLES,
     a transaction. `using` must be the database the enclosed queries read
     (`queryset.db`), or the settings miss them.
     """
-    ef_search = max(MIN_EF_SEARCH, min(limit, 1000))
-    wanted = {"hnsw.iterative_scan": "relaxed_order",
-              "hnsw.max_scan_tuples": str(max_scan_tuples), "hnsw.ef_search": str(ef_search)}
+    wanted = hnsw_settings(ef_search=max(MIN_EF_SEARCH, min(limit, 1000)),
+                           max_scan_tuples=max_scan_tuples)
     connection = connections[using]
     if wanted == HNSW_SESSION_SETTINGS and getattr(connection, "hnsw_session_defaults", False):
         yield
         return
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        # One round trip for the three settings; `true` makes each local to the transaction.
-        cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(wanted)),
-                       [value for item in wanted.items() for value in item])
+        _settings_apply(cursor, wanted, local=True)
         yield
+
+
+def _settings_apply(cursor, settings_by_name: dict[str, str], *, local: bool) -> None:
+    """Set the settings in one round trip: for the transaction if `local`, else the session."""
+    cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, %s)"] * len(settings_by_name)),
+                   [value for name, setting in settings_by_name.items()
+                    for value in (name, setting, local)])
 
 
 def best_per_product(rows: list[tuple], k: int) -> list[Match]:
