@@ -9,7 +9,7 @@ half-indexed product and the next run resumes where it stopped.
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from PIL import Image
 from tqdm import tqdm
 
-from detection.api import Region, detect, detect_many, embed, model_version
+from detection.api import Region, detect_many, embed, model_version
 from detection.regions import whole_photo
 from search.models import ProductRegion
 from search.text_index import products_text_index
@@ -150,11 +150,6 @@ def products_batch_index(product_ids: Sequence[int]) -> IndexReport:
         if batch:
             _rows_store(*_batch_embed(*_batch_detect(batch), version), report)
     return report
-
-
-def photo_regions(image: Image.Image, *, detector: Callable = detect) -> list[Region]:
-    """Return the whole photo as a region followed by the garments detected in it."""
-    return [whole_photo(*image.size), *detector(image)]
 
 
 def region_crops(image: Image.Image, regions: list[Region]) -> list[Image.Image]:

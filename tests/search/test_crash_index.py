@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from detection.api import model_version
-from search.indexing import photo_regions
+from detection.api import detect, model_version
 from search.models import ProductRegion
 from shop.catalog_import import catalog_import
 from shop.images import image_decode, image_upright
@@ -79,7 +78,7 @@ def test_kill_9_mid_run_then_rerun_leaves_each_product_indexed_once(catalog, tmp
         with product.image.open("rb") as handle:
             image = image_upright(image_decode(handle.read()).image).convert("RGB")
         positions = [row[0] for row in at_kill[product.pk]]
-        assert positions == list(range(len(photo_regions(image)))), product.sku
+        assert positions == list(range(1 + len(detect(image)))), product.sku
 
     with open(log_path, "a") as log:
         second = index_command(log)
