@@ -38,13 +38,11 @@ def products_listed(ids: list[int]) -> dict[int, Product]:
 
 
 def hits_from_scores(scored: list[tuple[int, float]],
-                     products: dict[int, Product] | None = None) -> list[ProductHit]:
+                     products: dict[int, Product]) -> list[ProductHit]:
     """Return products given as (id, score) pairs as hits, keeping their order.
 
     `products` are those already loaded by `products_listed`; missing ones are skipped.
     """
-    if products is None:
-        products = products_listed([pk for pk, _ in scored])
     return [
         ProductHit(sku=product.sku, title=product.title, score=round(score, 4),
                    image_url=product.thumbnail_url, garment_class=product.garment_class)
