@@ -408,8 +408,11 @@ def embedder_train(
     extractor = FeatureExtractor(backbone, FEATURE_NAME)
     items_by_set = training_items(data_dir)
     features, histograms = [], []
+    # Features of colour and of greyscale input must not be mixed up in one cache folder.
+    input_kind = "grey" if extractor.grey_input else "rgb"
     for name, items in items_by_set.items():
-        cache_file = Path(cache_dir) / f"{name}_{FEATURE_NAME}.npz" if cache_dir else None
+        cache_name = f"{name}_{FEATURE_NAME}_{input_kind}.npz"
+        cache_file = Path(cache_dir) / cache_name if cache_dir else None
         set_features, set_histograms = extract_features(
             extractor, items, cache_file, batch_size, desc=name
         )
@@ -446,6 +449,7 @@ def embedder_train(
         "image_size": extractor.image_size,
         "max_aspect": extractor.max_aspect,
         "colour_bins": extractor.colour_bins,
+        "grey_input": extractor.grey_input,
         "head_config": {
             "feature_size": all_features.shape[1],
             "instance_size": instance_size,

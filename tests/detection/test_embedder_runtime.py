@@ -91,3 +91,21 @@ def test_colour_histogram_counts_weighted_pixels_per_image():
     assert np.isclose(squared[0, 7], 1, atol=1e-5)  # (1, 1, 1)
     assert np.isclose(squared[1, 4] + squared[1, 0], 1, atol=1e-5)  # red (1,0,0) + black
     assert np.isclose(squared[1, 4], squared[1, 0], atol=1e-5)  # symmetric centre weights
+
+
+@pytest.mark.parametrize("grey_input", [True, False])
+def test_backbone_sees_only_luma_when_grey_and_colour_still_reaches_the_vector(
+    checkpoint, tmp_path, grey_input
+):
+    embedder = embedder_with(dict(checkpoint, grey_input=grey_input), "torch", tmp_path)
+    # Already at the input size: no resampling, whose clipping differs between RGB and luma.
+    photo = garment_photo(3, (224, 224))
+    # The same luma in every pixel, no hue: what a colour variant of the photo shares with it.
+    photo_in_grey = photo.convert("L").convert("RGB")
+
+    features, histograms = embedder.extractor.extract([photo, photo_in_grey])
+    vectors = embedder.postprocess(features, histograms)
+
+    assert torch.allclose(features[0], features[1], atol=1e-5) == grey_input
+    assert not np.allclose(histograms[0], histograms[1])
+    assert vectors[0] @ vectors[1] < 0.999  # colour is still part of the vector
