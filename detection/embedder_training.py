@@ -55,7 +55,7 @@ STREET_LABEL_CLASS = {
 INSTANCE_SIZE = 320
 SEMANTIC_SIZE = 128
 COLOUR_SIZE = 64
-PART_WEIGHTS = (1.0, 1.0, 0.2)  # instance, semantic, colour (colour costs family recall)
+PART_WEIGHTS = (1.0, 1.0, 0.3)  # instance, semantic, colour (colour costs family recall)
 
 STREET_TEST_FRACTION = 0.3  # share of street photos held out as test queries (never trained on)
 TOP_K = 10
