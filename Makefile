@@ -48,7 +48,7 @@ else
 	@echo "Load one with: make demo CATALOG=path/to/catalog.csv"
 endif
 	$(BIN)/python manage.py catalog_status
-	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py ensure_admin --site-url http://$(HOST):$(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: install
