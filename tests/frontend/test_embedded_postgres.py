@@ -106,6 +106,9 @@ def test_the_last_user_stops_a_server_that_was_restarted_with_pg_ctl(pgdata):
            timeout=90)
     server = postmaster(pgdata)
     assert server.pid != before.pid
+    # The old postmaster can linger a moment after the restart; while it does, the package
+    # still stops the server on exit, so wait until it has really gone.
+    assert wait_gone(before, 10)
 
     owner.send_signal(signal.SIGINT)
     owner.wait(30)
