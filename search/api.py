@@ -32,7 +32,7 @@ from search.serializers import (
 from search.serving import Visitor, look_serve, similar_serve, text_serve
 from search.similar import ProductNotIndexed
 from search.statistics import experiment_results
-from shop.images import PHOTO_FORMATS, ImageRejected, image_decode, image_upright
+from shop.images import ImageRejected, shopper_photo_decode
 from shop.models import Product
 
 ERROR = ErrorSerializer
@@ -60,8 +60,7 @@ class LookSearchView(APIView):
         params = LookSearchSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         try:
-            image = image_upright(image_decode(params.validated_data["image"].read(),
-                                               formats=PHOTO_FORMATS).image)
+            image = shopper_photo_decode(params.validated_data["image"].read())
         except ImageRejected as exc:
             raise ValidationError({"image": [str(exc)]}) from None
         try:

@@ -90,6 +90,14 @@ def image_upright(image: Image.Image) -> Image.Image:
         return image.copy()
 
 
+def shopper_photo_decode(data: bytes) -> Image.Image:
+    """Decode a shopper's own photo (any of `PHOTO_FORMATS`, HEIC included) and turn it upright.
+
+    Raises `ImageRejected` like `image_decode`.
+    """
+    return image_upright(image_decode(data, formats=PHOTO_FORMATS).image)
+
+
 def thumbnail_jpeg(image: Image.Image, *, size: int) -> bytes | None:
     """Return a JPEG no larger than `size` on its longest side, or None if the image is smaller."""
     if max(image.size) <= size:

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from detection.api import detect
-from shop.images import PHOTO_FORMATS, ImageRejected, image_decode, image_upright
+from shop.images import ImageRejected, shopper_photo_decode
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         failed = 0
         for path in images:
             try:
-                image = image_upright(image_decode(path.read_bytes(), formats=PHOTO_FORMATS).image)
+                image = shopper_photo_decode(path.read_bytes())
             except (OSError, ImageRejected) as exc:
                 self.stderr.write(f"{path}: {getattr(exc, 'strerror', None) or exc}")
                 failed += 1

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from search.look import BoxInvalid, look_search
-from shop.images import PHOTO_FORMATS, ImageRejected, image_decode, image_upright
+from shop.images import ImageRejected, shopper_photo_decode
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if not 1 <= k <= 50:
             raise CommandError("--k must be between 1 and 50")
         try:
-            photo = image_upright(image_decode(image.read_bytes(), formats=PHOTO_FORMATS).image)
+            photo = shopper_photo_decode(image.read_bytes())
             box_values = tuple(float(v) for v in box.split(",")) if box else None
             if box_values is not None and len(box_values) != 4:
                 raise CommandError("--box needs four numbers: x1,y1,x2,y2")
