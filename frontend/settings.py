@@ -148,8 +148,11 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # collectstatic fills it in prod
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
-                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 # Product photos are served by Django when no web server or CDN in front does it.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
@@ -186,8 +189,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "frontend.api_errors.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
-                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     # Per client address, counted in the database (frontend/throttling.py).
     "DEFAULT_THROTTLE_RATES": {
         "look": os.environ.get("RATE_LIMIT_LOOK", "30/min"),

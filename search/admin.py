@@ -35,8 +35,9 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Results")
     def dashboard(self, experiment: Experiment) -> str:
-        return format_html('<a href="{}">dashboard</a>',
-                           reverse("experiment-dashboard", args=[experiment.key]))
+        return format_html(
+            '<a href="{}">dashboard</a>', reverse("experiment-dashboard", args=[experiment.key])
+        )
 
     @admin.action(description="Start the selected experiments")
     def start(self, request, queryset):
@@ -47,8 +48,11 @@ class ExperimentAdmin(admin.ModelAdmin):
                 with transaction.atomic():
                     experiment.save()
             except IntegrityError:
-                messages.error(request, f"{experiment.key}: another experiment is already "
-                               f"running on {experiment.get_surface_display()}; stop it first.")
+                messages.error(
+                    request,
+                    f"{experiment.key}: another experiment is already "
+                    f"running on {experiment.get_surface_display()}; stop it first.",
+                )
 
     @admin.action(description="Stop the selected experiments")
     def stop(self, request, queryset):
@@ -62,8 +66,16 @@ class QueryPhotoAdmin(admin.ModelAdmin):
     list_display = ("created_at", "request_id", "width", "height", "size_bytes", "photo")
     date_hierarchy = "created_at"
     search_fields = ("request_id",)
-    readonly_fields = ("created_at", "request_id", "impression_ids", "path", "width",
-                       "height", "size_bytes", "photo")
+    readonly_fields = (
+        "created_at",
+        "request_id",
+        "impression_ids",
+        "path",
+        "width",
+        "height",
+        "size_bytes",
+        "photo",
+    )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -82,12 +94,19 @@ class QueryPhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def photo(self, obj: QueryPhoto) -> str:
-        return format_html('<a href="{}">view</a>',
-                           reverse("admin:search_queryphoto_photo", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">view</a>', reverse("admin:search_queryphoto_photo", args=[obj.pk])
+        )
 
     def get_urls(self):
-        return [path("<int:pk>/photo/", self.admin_site.admin_view(self.photo_view),
-                     name="search_queryphoto_photo"), *super().get_urls()]
+        return [
+            path(
+                "<int:pk>/photo/",
+                self.admin_site.admin_view(self.photo_view),
+                name="search_queryphoto_photo",
+            ),
+            *super().get_urls(),
+        ]
 
     def photo_view(self, request, pk: int) -> FileResponse:
         photo = QueryPhoto.objects.filter(pk=pk).first()

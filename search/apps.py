@@ -13,8 +13,9 @@ class SearchConfig(AppConfig):
         from search.retrieval import hnsw_session_defaults
 
         blas_single_threaded()
-        connection_created.connect(hnsw_session_defaults,
-                                   dispatch_uid="search.hnsw_session_defaults")
+        connection_created.connect(
+            hnsw_session_defaults, dispatch_uid="search.hnsw_session_defaults"
+        )
 
 
 def blas_single_threaded() -> None:

@@ -49,21 +49,25 @@ def variant_assign(*, experiment: Experiment, visitor_id: str) -> str:
 
 def experiment_running(surface: str) -> Experiment | None:
     """Return the running experiment on a surface, if any."""
-    return (Experiment.objects.filter(surface=surface, status=Experiment.Status.RUNNING)
-            .prefetch_related("variants").first())
+    return (
+        Experiment.objects.filter(surface=surface, status=Experiment.Status.RUNNING)
+        .prefetch_related("variants")
+        .first()
+    )
 
 
-def assignment_for(*, surface: str, visitor_id: str, is_staff: bool = False,
-                   user_agent: str = "") -> Assignment:
+def assignment_for(
+    *, surface: str, visitor_id: str, is_staff: bool = False, user_agent: str = ""
+) -> Assignment:
     """Choose the ranking a visitor sees on a surface, logging their first exposure."""
     experiment = experiment_running(surface)
     if experiment is None or not experiment.variants.all():
         return Assignment(rankers=(DEFAULT_RANKER,), variant=DEFAULT_RANKER)
-    excluded = ((experiment.exclude_staff and is_staff)
-                or (experiment.exclude_bots and bool(BOT_USER_AGENT.search(user_agent))))
+    excluded = (experiment.exclude_staff and is_staff) or (
+        experiment.exclude_bots and bool(BOT_USER_AGENT.search(user_agent))
+    )
     if excluded:
-        return Assignment(rankers=(experiment.control,), variant=experiment.control,
-                          logged=False)
+        return Assignment(rankers=(experiment.control,), variant=experiment.control, logged=False)
     if experiment.mode == Experiment.Mode.INTERLEAVE:
         rankers = tuple(variant.ranker for variant in experiment.variants.all())[:2]
         variant = INTERLEAVED
@@ -83,16 +87,28 @@ def interleaving_rng(request_id: uuid.UUID) -> random.Random:
     return random.Random(request_id.int)
 
 
-def impression_log(*, assignment: Assignment, surface: str, visitor_id: str,
-                   skus: list[str], teams: list[str] | None = None,
-                   request_id: uuid.UUID | None = None) -> uuid.UUID | None:
+def impression_log(
+    *,
+    assignment: Assignment,
+    surface: str,
+    visitor_id: str,
+    skus: list[str],
+    teams: list[str] | None = None,
+    request_id: uuid.UUID | None = None,
+) -> uuid.UUID | None:
     """Record a shown list; return its request id, or None when the visitor is not logged."""
     if not assignment.logged:
         return None
     request_id = request_id or uuid.uuid4()
-    Impression.objects.create(request_id=request_id, surface=surface,
-                              experiment=assignment.experiment, variant=assignment.variant,
-                              visitor_id=visitor_id, skus=skus, teams=teams or [])
+    Impression.objects.create(
+        request_id=request_id,
+        surface=surface,
+        experiment=assignment.experiment,
+        variant=assignment.variant,
+        visitor_id=visitor_id,
+        skus=skus,
+        teams=teams or [],
+    )
     return request_id
 
 
@@ -123,8 +139,17 @@ def events_record(*, visitor_id: str, events: list[dict]) -> EventsReport:
             report.rejected.append((number, "sku is not at that position of the impression"))
         else:
             credited = impression.teams[position] if impression.teams else impression.variant
-            rows.append((event["event_id"], event["kind"], impression.pk, event["sku"],
-                         position, visitor_id, credited))
+            rows.append(
+                (
+                    event["event_id"],
+                    event["kind"],
+                    impression.pk,
+                    event["sku"],
+                    position,
+                    visitor_id,
+                    credited,
+                )
+            )
     report.accepted = _events_insert(rows)
     report.duplicates = len(rows) - report.accepted
     return report

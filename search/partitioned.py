@@ -27,8 +27,7 @@ from search.models.partitioned import PartitionedRegion, RegionHalfVector, Regio
 from search.retrieval import PgvectorIndex, regions_narrow
 from search.vectors import VectorBinary
 
-STORAGES: dict[str, type[PartitionedRegion]] = {"vector": RegionVector,
-                                                 "halfvec": RegionHalfVector}
+STORAGES: dict[str, type[PartitionedRegion]] = {"vector": RegionVector, "halfvec": RegionHalfVector}
 OPCLASSES = {"vector": "vector_cosine_ops", "halfvec": "halfvec_cosine_ops"}
 
 
@@ -54,9 +53,16 @@ class PartitionedIndex(PgvectorIndex):
         self.model = storage_model(storage)
         self.columns = ("product_id", "distance", "region_id", "vector")
 
-    def candidate_rows(self, vector, *, model_version, filters=ProductFilters(),
-                       region_class=None, whole_photos_only=False,
-                       exclude_products=()) -> QuerySet:
+    def candidate_rows(
+        self,
+        vector,
+        *,
+        model_version,
+        filters=ProductFilters(),
+        region_class=None,
+        whole_photos_only=False,
+        exclude_products=(),
+    ) -> QuerySet:
         """Return the region rows a query may match, from the class's partition only."""
         rows = self.model.objects.filter(model_version=model_version)
         if filters.garment_class is not None:
@@ -65,15 +71,23 @@ class PartitionedIndex(PgvectorIndex):
         product_filters = replace(filters, garment_class=None).q("product__")
         if product_filters:
             rows = rows.filter(product_filters)
-        rows = regions_narrow(rows, whole_photos_only=whole_photos_only,
-                              region_class=region_class, exclude_products=exclude_products,
-                              class_field="region_class")
+        rows = regions_narrow(
+            rows,
+            whole_photos_only=whole_photos_only,
+            region_class=region_class,
+            exclude_products=exclude_products,
+            class_field="region_class",
+        )
         # Results carry single-precision vectors whatever the storage (rankers compare
         # them), read in binary like the single table's.
-        full = (F("embedding") if self.storage == "vector"
-                else Cast("embedding", VectorField(dimensions=EMBEDDING_DIMENSIONS)))
-        return rows.annotate(distance=CosineDistance("embedding", vector),
-                             vector=VectorBinary(full))
+        full = (
+            F("embedding")
+            if self.storage == "vector"
+            else Cast("embedding", VectorField(dimensions=EMBEDDING_DIMENSIONS))
+        )
+        return rows.annotate(
+            distance=CosineDistance("embedding", vector), vector=VectorBinary(full)
+        )
 
 
 @dataclass(frozen=True)
@@ -86,8 +100,9 @@ class EnableReport:
     index_seconds: float
 
 
-def region_vectors_enable(storage: str = "vector", *,
-                          maintenance_work_mem: str = "1GB") -> EnableReport:
+def region_vectors_enable(
+    storage: str = "vector", *, maintenance_work_mem: str = "1GB"
+) -> EnableReport:
     """Fill the partitioned storage from ProductRegion, index it, and keep it in step.
 
     One transaction: region writes wait while it runs, so the copy misses none, and a
@@ -110,8 +125,10 @@ def region_vectors_enable(storage: str = "vector", *,
             FROM search_productregion r JOIN shop_product p ON p.id = r.product_id""")
         rows = cursor.rowcount
         copied = time.perf_counter()
-        cursor.execute(f"CREATE INDEX {table}_embedding ON {table} USING hnsw "
-                       f"(embedding {OPCLASSES[storage]}) WITH (m = 16, ef_construction = 64)")
+        cursor.execute(
+            f"CREATE INDEX {table}_embedding ON {table} USING hnsw "
+            f"(embedding {OPCLASSES[storage]}) WITH (m = 16, ef_construction = 64)"
+        )
         indexed = time.perf_counter()
         cursor.execute(f"""
             CREATE TRIGGER {table}_insert AFTER INSERT ON search_productregion
@@ -138,8 +155,7 @@ def region_vectors_enabled(storage: str = "vector") -> bool:
     """Return True when the partitioned storage is filled and kept in step."""
     table = storage_model(storage)._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = %s",
-                       [f"{table}_insert"])
+        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = %s", [f"{table}_insert"])
         return cursor.fetchone()[0] == 1
 
 

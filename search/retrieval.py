@@ -29,11 +29,15 @@ MIN_EF_SEARCH = 160
 MAX_SCAN_TUPLES = 40_000
 
 
-def hnsw_settings(*, ef_search: int = MIN_EF_SEARCH,
-                  max_scan_tuples: int = MAX_SCAN_TUPLES) -> dict[str, str]:
+def hnsw_settings(
+    *, ef_search: int = MIN_EF_SEARCH, max_scan_tuples: int = MAX_SCAN_TUPLES
+) -> dict[str, str]:
     """Return pgvector's settings for an iterative HNSW scan, by name."""
-    return {"hnsw.iterative_scan": "relaxed_order",
-            "hnsw.max_scan_tuples": str(max_scan_tuples), "hnsw.ef_search": str(ef_search)}
+    return {
+        "hnsw.iterative_scan": "relaxed_order",
+        "hnsw.max_scan_tuples": str(max_scan_tuples),
+        "hnsw.ef_search": str(ef_search),
+    }
 
 
 # Every connection's HNSW scans start with these (`hnsw_session_defaults`), so the common
@@ -85,36 +89,63 @@ class PgvectorIndex(VectorIndex):
 
     columns = ("product_id", "distance", "id", "embedding_binary")
 
-    def nearest(self, vector, *, k, model_version, filters=ProductFilters(), region_class=None,
-                whole_photos_only=False, exclude_products=()):
-        rows = self.candidate_rows(vector, model_version=model_version, filters=filters,
-                                   region_class=region_class,
-                                   whole_photos_only=whole_photos_only,
-                                   exclude_products=exclude_products)
+    def nearest(
+        self,
+        vector,
+        *,
+        k,
+        model_version,
+        filters=ProductFilters(),
+        region_class=None,
+        whole_photos_only=False,
+        exclude_products=(),
+    ):
+        rows = self.candidate_rows(
+            vector,
+            model_version=model_version,
+            filters=filters,
+            region_class=region_class,
+            whole_photos_only=whole_photos_only,
+            exclude_products=exclude_products,
+        )
         # A product has one whole-photo row, so whole-photo searches need no spare rows.
         matches = best_per_product(
-            self.approximate(rows, k, rows_per_product=1 if whole_photos_only else None), k)
+            self.approximate(rows, k, rows_per_product=1 if whole_photos_only else None), k
+        )
         if len(matches) < k:
             # Few products pass the filters, or the graph walk gave up: answer exactly.
             matches = best_per_product(self.exact(rows, k), k)
         return matches
 
-    def candidate_rows(self, vector, *, model_version, filters=ProductFilters(),
-                       region_class=None, whole_photos_only=False,
-                       exclude_products=()) -> QuerySet:
+    def candidate_rows(
+        self,
+        vector,
+        *,
+        model_version,
+        filters=ProductFilters(),
+        region_class=None,
+        whole_photos_only=False,
+        exclude_products=(),
+    ) -> QuerySet:
         """Return the region rows a query may match, annotated with their distance."""
         rows = ProductRegion.objects.filter(model_version=model_version)
         if filters.garment_class:
             rows = rows.filter(**class_graph_condition(filters.garment_class))
             filters = replace(filters, garment_class=None)
         rows = rows.filter(filters.q("product__"))
-        rows = regions_narrow(rows, whole_photos_only=whole_photos_only,
-                              region_class=region_class, exclude_products=exclude_products)
-        return rows.annotate(distance=CosineDistance("embedding", vector),
-                             embedding_binary=VectorBinary("embedding"))
+        rows = regions_narrow(
+            rows,
+            whole_photos_only=whole_photos_only,
+            region_class=region_class,
+            exclude_products=exclude_products,
+        )
+        return rows.annotate(
+            distance=CosineDistance("embedding", vector), embedding_binary=VectorBinary("embedding")
+        )
 
-    def approximate(self, rows: QuerySet, k: int, *,
-                    rows_per_product: int | None = None) -> list[tuple]:
+    def approximate(
+        self, rows: QuerySet, k: int, *, rows_per_product: int | None = None
+    ) -> list[tuple]:
         """Return the rows nearest to the query for k products by a filtered HNSW walk."""
         limit = k * (rows_per_product or self.rows_per_product)
         with hnsw_iterative_scan(limit, max_scan_tuples=self.max_scan_tuples, using=rows.db):
@@ -122,22 +153,29 @@ class PgvectorIndex(VectorIndex):
 
     def exact(self, rows: QuerySet, k: int) -> list[tuple]:
         """Return the k closest products' closest rows by a scan that never consults the graph."""
-        closest_per_product = (rows.order_by("product_id", "distance").distinct("product_id")
-                               .values_list(*self.columns))
+        closest_per_product = (
+            rows.order_by("product_id", "distance")
+            .distinct("product_id")
+            .values_list(*self.columns)
+        )
         sql, params = closest_per_product.query.sql_with_params()
         # On the database the rows are read from: a read replica under replica_reads().
         with transaction.atomic(using=rows.db), connections[rows.db].cursor() as cursor:
             cursor.execute("SET LOCAL enable_indexscan = off")
             # DISTINCT ON must sort by product first; the outer query keeps the k nearest in
             # the database instead of sending every product of a large class to Python.
-            cursor.execute(f"SELECT * FROM ({sql}) AS closest ORDER BY 2 LIMIT %s",
-                           [*params, k])
+            cursor.execute(f"SELECT * FROM ({sql}) AS closest ORDER BY 2 LIMIT %s", [*params, k])
             return cursor.fetchall()
 
 
-def regions_narrow(rows: QuerySet, *, whole_photos_only: bool, region_class: str | None,
-                   exclude_products: Sequence[int], class_field: str = "garment_class",
-                   ) -> QuerySet:
+def regions_narrow(
+    rows: QuerySet,
+    *,
+    whole_photos_only: bool,
+    region_class: str | None,
+    exclude_products: Sequence[int],
+    class_field: str = "garment_class",
+) -> QuerySet:
     """Keep the regions a query compares: whole photos only, or whole photos and the
     garments of `region_class`; never those of `exclude_products`."""
     if whole_photos_only:
@@ -165,8 +203,9 @@ def hnsw_session_defaults(sender, connection, **kwargs) -> None:
 
 
 @contextmanager
-def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = MAX_SCAN_TUPLES,
-                        using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+def hnsw_iterative_scan(
+    limit: int, *, max_scan_tuples: int = MAX_SCAN_TUPLES, using: str = DEFAULT_DB_ALIAS
+) -> Iterator[None]:
     """Run the enclosed queries with HNSW scans that continue past filtered rows and keep
     enough candidates for `limit` rows.
 
@@ -176,8 +215,9 @@ def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = MAX_SCAN_TUPLES,
     a transaction. `using` must be the database the enclosed queries read
     (`queryset.db`), or the settings miss them.
     """
-    wanted = hnsw_settings(ef_search=max(MIN_EF_SEARCH, min(limit, 1000)),
-                           max_scan_tuples=max_scan_tuples)
+    wanted = hnsw_settings(
+        ef_search=max(MIN_EF_SEARCH, min(limit, 1000)), max_scan_tuples=max_scan_tuples
+    )
     connection = connections[using]
     if wanted == HNSW_SESSION_SETTINGS and getattr(connection, "hnsw_session_defaults", False):
         yield
@@ -189,9 +229,10 @@ def hnsw_iterative_scan(limit: int, *, max_scan_tuples: int = MAX_SCAN_TUPLES,
 
 def _settings_apply(cursor, settings_by_name: dict[str, str], *, local: bool) -> None:
     """Set the settings in one round trip: for the transaction if `local`, else the session."""
-    cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, %s)"] * len(settings_by_name)),
-                   [value for name, setting in settings_by_name.items()
-                    for value in (name, setting, local)])
+    cursor.execute(
+        "SELECT " + ", ".join(["set_config(%s, %s, %s)"] * len(settings_by_name)),
+        [value for name, setting in settings_by_name.items() for value in (name, setting, local)],
+    )
 
 
 def best_per_product(rows: list[tuple], k: int) -> list[Match]:
@@ -202,8 +243,10 @@ def best_per_product(rows: list[tuple], k: int) -> list[Match]:
         best.setdefault(row[0], row)
         if len(best) == k:
             break
-    return [Match(product_id, float(distance), region_id, vector_from_db(embedding))
-            for product_id, distance, region_id, embedding in best.values()]
+    return [
+        Match(product_id, float(distance), region_id, vector_from_db(embedding))
+        for product_id, distance, region_id, embedding in best.values()
+    ]
 
 
 def vector_index() -> VectorIndex:

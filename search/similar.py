@@ -34,30 +34,43 @@ def similar_products(
     Never the product itself, nor another sku showing the very same photo.
     """
     version = model_version()
-    photo = (ProductRegion.objects.filter(product=product, model_version=version, position=0)
-             .values_list(VectorBinary("embedding"), flat=True).first())
+    photo = (
+        ProductRegion.objects.filter(product=product, model_version=version, position=0)
+        .values_list(VectorBinary("embedding"), flat=True)
+        .first()
+    )
     if photo is None:
         raise ProductNotIndexed(f"{product.sku} is not indexed yet")
     photo = vector_from_db(photo)
     index = index or vector_index()
     text = text_embeddings([product.pk]).get(product.pk) if reads_text(rankers) else None
-    context = RankingContext(category=product.category, colour=product.colour,
-                             text_embedding=text)
+    context = RankingContext(category=product.category, colour=product.colour, text_embedding=text)
     same_class = filters.garment_class or product.garment_class or None
     groups = [filters.with_class(same_class)]
     if same_class and not filters.garment_class:
         groups.append(filters)  # then any class, to fill up
     product_ids, teams, similarity, excluded, products = [], [], {}, [product.pk], {}
     for group_filters in groups:
-        matches = index.nearest(photo, k=k * CANDIDATES_PER_RESULT, model_version=version,
-                                filters=group_filters, whole_photos_only=True,
-                                exclude_products=excluded)
+        matches = index.nearest(
+            photo,
+            k=k * CANDIDATES_PER_RESULT,
+            model_version=version,
+            filters=group_filters,
+            whole_photos_only=True,
+            exclude_products=excluded,
+        )
         matches = [match for match in matches if match.distance > DUPLICATE_DISTANCE]
         similarity.update((match.product_id, 1.0 - match.distance) for match in matches)
         products.update(products_listed([match.product_id for match in matches]))
         candidates = candidates_from_matches(matches, products, rankers=rankers)
-        ranked = ranked_list(candidates, rankers=rankers,
-                             k=k - len(product_ids), context=context, diversified=True, rng=rng)
+        ranked = ranked_list(
+            candidates,
+            rankers=rankers,
+            k=k - len(product_ids),
+            context=context,
+            diversified=True,
+            rng=rng,
+        )
         product_ids += ranked.product_ids
         teams += ranked.teams
         excluded += [match.product_id for match in matches]

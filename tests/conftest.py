@@ -11,10 +11,14 @@ from hypothesis import HealthCheck
 # Shared CPUs make timings noisy, so no per-example deadline; function-scoped fixtures (the
 # database, media folders) are shared by a test's examples and each test resets what it uses.
 hypothesis.settings.register_profile(
-    "ci", max_examples=100, deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    "ci",
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 hypothesis.settings.register_profile(
-    "fuzz", parent=hypothesis.settings.get_profile("ci"), max_examples=2000)
+    "fuzz", parent=hypothesis.settings.get_profile("ci"), max_examples=2000
+)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -73,8 +73,9 @@ def test_colour_variants_do_not_fill_the_carousel(rng):
 
 
 def test_unindexed_product_is_reported():
-    product = Product.objects.create(sku="NEW", title="New", image="products/new.jpg",
-                                     image_sha256="n" * 64)
+    product = Product.objects.create(
+        sku="NEW", title="New", image="products/new.jpg", image_sha256="n" * 64
+    )
     with pytest.raises(ProductNotIndexed):
         similar_products(product=product)
 
@@ -117,8 +118,7 @@ def match(pk: int, vector, distance: float) -> Match:
 
 def test_duplicates_collapse_keeps_the_closest_copy():
     a, b = np.eye(3)[0], np.eye(3)[1]
-    kept = duplicates_collapse([match(1, a, 0.1), match(2, a + 0.01 * b, 0.11),
-                                match(3, b, 0.2)])
+    kept = duplicates_collapse([match(1, a, 0.1), match(2, a + 0.01 * b, 0.11), match(3, b, 0.2)])
     assert [m.product_id for m in kept] == [1, 3]
 
 
