@@ -176,6 +176,11 @@ if VECTOR_INDEX not in ("single", "partitioned"):
     raise ImproperlyConfigured("VECTOR_INDEX must be single or partitioned.")
 if VECTOR_STORAGE not in ("vector", "halfvec"):
     raise ImproperlyConfigured("VECTOR_STORAGE must be vector or halfvec.")
+# Seconds each process reuses the running experiments it read, instead of reading them on
+# every search (a change made in the process itself shows at once); 0 reads every time.
+EXPERIMENT_CACHE_SECONDS = float(os.environ.get("EXPERIMENT_CACHE_SECONDS", 5))
+if EXPERIMENT_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("EXPERIMENT_CACHE_SECONDS must be 0 or more.")
 # Shop-the-look photos are not stored unless this is above 0; then each one is kept, re-encoded
 # without metadata, for this many days (purge_query_photos deletes older ones).
 QUERY_PHOTO_RETENTION_DAYS = int(os.environ.get("QUERY_PHOTO_RETENTION_DAYS", 0))

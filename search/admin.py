@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from search.experiments import experiments_cache_clear
 from search.models import Experiment, ExperimentVariant, QueryPhoto
 from search.query_photos import query_photo_storage
 from search.rankers import RANKERS
@@ -57,6 +58,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     @admin.action(description="Stop the selected experiments")
     def stop(self, request, queryset):
         queryset.update(status=Experiment.Status.STOPPED, ended_at=timezone.now())
+        experiments_cache_clear()  # update() sends no post_save
 
 
 @admin.register(QueryPhoto)

@@ -9,13 +9,25 @@ class SearchConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_delete, post_save
 
+        from search.experiments import experiments_changed
+        from search.models import Experiment, ExperimentVariant
         from search.retrieval import hnsw_session_defaults
 
         blas_single_threaded()
         connection_created.connect(
             hnsw_session_defaults, dispatch_uid="search.hnsw_session_defaults"
         )
+        # Searches reuse the running experiments for a few seconds; a change made in this
+        # process shows at once (QuerySet.update sends no signal: callers clear themselves).
+        for signal in (post_save, post_delete):
+            for model in (Experiment, ExperimentVariant):
+                signal.connect(
+                    experiments_changed,
+                    sender=model,
+                    dispatch_uid=f"search.experiments_cache_clear.{model.__name__}",
+                )
 
 
 def blas_single_threaded() -> None:

@@ -3,9 +3,12 @@
 import hashlib
 import random
 import re
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 
 from search.models import Event, Experiment, Exposure, Impression
@@ -47,13 +50,50 @@ def variant_assign(*, experiment: Experiment, visitor_id: str) -> str:
     return variants[-1].ranker
 
 
+# Running experiments by surface, as (read at, experiment or None), reused for
+# EXPERIMENT_CACHE_SECONDS: every search asks, and the answer rarely changes.
+_running: dict[str, tuple[float, Experiment | None]] = {}
+_running_lock = threading.Lock()
+# Bumped by every clear, so a read that started before a change is not cached after it.
+_running_generation = 0
+
+
 def experiment_running(surface: str) -> Experiment | None:
-    """Return the running experiment on a surface, if any."""
-    return (
+    """Return the running experiment on a surface, if any, with its variants prefetched.
+
+    Each process reuses what it read for EXPERIMENT_CACHE_SECONDS; saving or deleting an
+    experiment or a variant clears that at once in the process that saved it
+    (`experiments_cache_clear`); other processes, and a request that read while the
+    change was not yet committed, catch up within those seconds.
+    """
+    now = time.monotonic()
+    cached = _running.get(surface)
+    if cached is not None and now - cached[0] < settings.EXPERIMENT_CACHE_SECONDS:
+        return cached[1]
+    generation = _running_generation
+    experiment = (
         Experiment.objects.filter(surface=surface, status=Experiment.Status.RUNNING)
         .prefetch_related("variants")
         .first()
     )
+    with _running_lock:
+        if generation == _running_generation:
+            _running[surface] = (now, experiment)
+    return experiment
+
+
+def experiments_cache_clear() -> None:
+    """Forget the running experiments read so far, so the next search reads them again."""
+    global _running_generation
+    with _running_lock:
+        _running_generation += 1
+        _running.clear()
+
+
+def experiments_changed(sender: type, **kwargs: object) -> None:
+    """Clear the running experiments read so far (a receiver of the save and delete signals
+    of experiments and their variants, see search/apps.py)."""
+    experiments_cache_clear()
 
 
 def assignment_for(

@@ -29,6 +29,17 @@ def media_root(tmp_path, settings) -> Path:
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def experiments_cache():
+    """Start every test without running experiments cached by an earlier one, whose rows
+    its rollback removed without a signal."""
+    from search.experiments import experiments_cache_clear
+
+    experiments_cache_clear()
+    yield
+    experiments_cache_clear()
+
+
 @pytest.fixture
 def fashion_data() -> Path:
     """Return the shared datasets folder, skipping the test when FASHION_DATA is unset."""
