@@ -51,6 +51,7 @@ class PartitionedIndex(PgvectorIndex):
     def __init__(self, storage: str = "vector") -> None:
         self.storage = storage
         self.model = storage_model(storage)
+        self.photo_cast = storage
         self.columns = ("product_id", "distance", "region_id", "vector")
 
     def candidate_rows(
@@ -78,6 +79,7 @@ class PartitionedIndex(PgvectorIndex):
             exclude_products=exclude_products,
             class_field="region_class",
         )
+        rows, vector = self.query_vector(rows, vector, model_version=model_version)
         # Results carry single-precision vectors whatever the storage (rankers compare
         # them), read in binary like the single table's.
         full = (

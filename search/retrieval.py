@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import QuerySet
-from pgvector.django import CosineDistance
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
+from pgvector.django import CosineDistance, VectorField
 
 from search.filters import ProductFilters
 from search.models import ProductRegion
@@ -46,6 +47,20 @@ HNSW_SESSION_SETTINGS = hnsw_settings()
 
 
 @dataclass(frozen=True)
+class ProductPhoto:
+    """A query vector left in the database: the indexed whole photo of a product.
+
+    Similar items search with a product's own photo vector; naming it instead of passing
+    the vector lets the search read it in the same query, one round trip fewer.
+    """
+
+    product_id: int
+
+
+QueryVector = np.ndarray | ProductPhoto
+
+
+@dataclass(frozen=True)
 class Match:
     """A product and how far its closest indexed region is from the query (cosine distance)."""
 
@@ -60,7 +75,7 @@ class VectorIndex:
 
     def nearest(
         self,
-        vector: np.ndarray,
+        vector: QueryVector,
         *,
         k: int,
         model_version: str,
@@ -73,7 +88,8 @@ class VectorIndex:
 
         `region_class` restricts the regions compared to whole photos and garments the
         detector labelled with that class, so a dress query never matches the shoes seen
-        in a dress photo; `whole_photos_only` compares whole product photos only.
+        in a dress photo; `whole_photos_only` compares whole product photos only. A
+        `ProductPhoto` whose photo `model_version` has not indexed matches nothing.
         """
         raise NotImplementedError("subclasses of VectorIndex must provide nearest()")
 
@@ -88,6 +104,8 @@ class PgvectorIndex(VectorIndex):
     max_scan_tuples = MAX_SCAN_TUPLES
 
     columns = ("product_id", "distance", "id", "embedding_binary")
+    # What a ProductPhoto's vector is compared as (the partitioned copy may store halfvec).
+    photo_cast = "vector"
 
     def nearest(
         self,
@@ -139,9 +157,35 @@ class PgvectorIndex(VectorIndex):
             region_class=region_class,
             exclude_products=exclude_products,
         )
+        rows, vector = self.query_vector(rows, vector, model_version=model_version)
         return rows.annotate(
             distance=CosineDistance("embedding", vector), embedding_binary=VectorBinary("embedding")
         )
+
+    def query_vector(
+        self, rows: QuerySet, vector: QueryVector, *, model_version: str
+    ) -> tuple[QuerySet, np.ndarray | RawSQL]:
+        """Return `rows` and what their distance is measured to: the vector itself, or a
+        `ProductPhoto` read by the search query.
+
+        The photo is an uncorrelated scalar subquery, which PostgreSQL runs once before the
+        scan (an InitPlan): the HNSW index orders by its value as by a constant, where a
+        join would make the planner compute and sort the distance of every row instead.
+        A NULL query vector would make the graph walk return arbitrary rows, so a product
+        without that photo matches nothing (a one-time filter, checked before the scan).
+        """
+        if not isinstance(vector, ProductPhoto):
+            return rows, vector
+        # Raw SQL: the ORM took about a millisecond longer to compile the same subquery.
+        photo_sql = (
+            f"SELECT embedding::{self.photo_cast} FROM {ProductRegion._meta.db_table}"
+            " WHERE product_id = %s AND model_version = %s AND position = 0"
+        )
+        params = (vector.product_id, model_version)
+        rows = rows.filter(
+            RawSQL(f"({photo_sql}) IS NOT NULL", params, output_field=BooleanField())
+        )
+        return rows, RawSQL(photo_sql, params, output_field=VectorField())
 
     def approximate(
         self, rows: QuerySet, k: int, *, rows_per_product: int | None = None

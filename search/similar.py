@@ -8,8 +8,7 @@ from search.models import ProductRegion
 from search.rankers import DEFAULT_RANKER, RankingContext, reads_text
 from search.ranking import DUPLICATE_DISTANCE, candidates_from_matches, ranked_list, text_embeddings
 from search.results import SurfaceResult, hits_from_scores, products_listed
-from search.retrieval import VectorIndex, vector_index
-from search.vectors import VectorBinary, vector_from_db
+from search.retrieval import ProductPhoto, VectorIndex, vector_index
 from shop.models import Product
 
 # Candidates fetched per result, for ranking and diversification to choose from.
@@ -34,14 +33,9 @@ def similar_products(
     Never the product itself, nor another sku showing the very same photo.
     """
     version = model_version()
-    photo = (
-        ProductRegion.objects.filter(product=product, model_version=version, position=0)
-        .values_list(VectorBinary("embedding"), flat=True)
-        .first()
-    )
-    if photo is None:
-        raise ProductNotIndexed(f"{product.sku} is not indexed yet")
-    photo = vector_from_db(photo)
+    # The search reads the product's photo vector itself, saving a round trip; only an
+    # empty answer needs asking whether the photo is indexed at all.
+    photo = ProductPhoto(product.pk)
     index = index or vector_index()
     text = text_embeddings([product.pk]).get(product.pk) if reads_text(rankers) else None
     context = RankingContext(category=product.category, colour=product.colour, text_embedding=text)
@@ -59,6 +53,12 @@ def similar_products(
             whole_photos_only=True,
             exclude_products=excluded,
         )
+        if (
+            not matches
+            and group_filters is groups[0]
+            and not photo_indexed(product=product, version=version)
+        ):
+            raise ProductNotIndexed(f"{product.sku} is not indexed yet")
         matches = [match for match in matches if match.distance > DUPLICATE_DISTANCE]
         similarity.update((match.product_id, 1.0 - match.distance) for match in matches)
         products.update(products_listed([match.product_id for match in matches]))
@@ -78,3 +78,8 @@ def similar_products(
             break
     hits = hits_from_scores([(pk, similarity[pk]) for pk in product_ids], products)
     return SurfaceResult(hits=hits, teams=teams)
+
+
+def photo_indexed(*, product: Product, version: str) -> bool:
+    """Return True when the product's whole photo is indexed by model `version`."""
+    return ProductRegion.objects.filter(product=product, model_version=version, position=0).exists()
