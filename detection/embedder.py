@@ -4,8 +4,9 @@ Pipeline (see detection/weights/EMBEDDER.md for data, metrics and how it was fit
 
 1. preprocess: RGB, shorter side to IMAGE_SIZE, longer side centre-cropped to at most
    MAX_ASPECT x IMAGE_SIZE (keeps a whole portrait product shot instead of a square crop).
-2. backbone: frozen ImageNet EfficientNet-Lite0, GeM-pooled features of its last conv layer,
-   run with ONNX Runtime when available, else torch (see ``detection.embedder_runtime``).
+2. backbone: frozen ImageNet EfficientNet-Lite0, GeM-pooled features of its last conv layer
+   and of two mid-level layers in one pass, run with ONNX Runtime when available, else torch
+   (see ``detection.embedder_runtime``).
    The backbone sees the image in greyscale: colour variants of one product then look alike
    to it, and colour enters the vector only through its own part (the colour histogram of
    the full-colour image).
@@ -45,7 +46,11 @@ WEIGHTS_PATH = Path(
 VECTOR_SIZE = 512
 
 BACKBONE_NAME = "efficientnet_lite0"
-FEATURE_NAME = "gem"  # which pooling of the backbone feeds the head (see BackboneFeatures)
+FEATURE_NAME = "gem_mid"  # which pooling of the backbone feeds the head (see BackboneFeatures)
+# Stages whose last block's depthwise activation is pooled too (``gem_mid``): mid-level
+# features describe cut and texture, which tell a product's colour variants from look-alikes
+# better than the head conv alone (hm family Recall@1, EMBEDDER.md).
+MID_LEVEL_STAGES = (4, 6)
 # EfficientNet-Lite was trained on inputs scaled to [-1, 1].
 PIXEL_MEAN = (0.5, 0.5, 0.5)
 PIXEL_STD = (0.5, 0.5, 0.5)
@@ -162,16 +167,56 @@ class BackboneFeatures(nn.Module):
         self.net.load_state_dict(renamed)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Return pooled features: ``avg``/``gem`` of the head conv, ``block`` of the last block."""
+        """Return pooled features of one pass.
+
+        ``avg``/``gem``: the head conv, average- or GeM-pooled; ``block``: the last block's
+        output, averaged; ``gem_mid``: ``gem`` followed by the GeM of the depthwise activations
+        of the last block of each stage in ``MID_LEVEL_STAGES`` (blocks in ``feature_blocks``).
+        """
         net = self.net
         x = net.bn1(net.conv_stem(images.contiguous(memory_format=torch.channels_last)))
-        x = net.blocks(x)
+        mid_level = []
+        for index, stage in enumerate(net.blocks):
+            if index in MID_LEVEL_STAGES:
+                x = stage[:-1](x)
+                x, activation = inverted_residual_with_activation(stage[-1], x)
+                mid_level.append(gem_pool(activation))
+            else:
+                x = stage(x)
         block = x.mean(dim=(2, 3))
         x = net.bn2(net.conv_head(x))
-        avg = x.mean(dim=(2, 3))
-        # ReLU6 output is >= 0, so GeM is well defined; clamp avoids 0 ** (1/p) gradients.
-        gem = x.clamp(min=1e-6).pow(GEM_POWER).mean(dim=(2, 3)).pow(1.0 / GEM_POWER)
-        return {"avg": avg, "gem": gem, "block": block}
+        gem = gem_pool(x)
+        return {
+            "avg": x.mean(dim=(2, 3)),
+            "gem": gem,
+            "block": block,
+            "gem_mid": torch.cat([gem, *mid_level], dim=1),
+        }
+
+    def feature_blocks(self, feature_name: str) -> tuple[int, ...]:
+        """Sizes of the separately pooled blocks that make up feature ``feature_name``."""
+        if feature_name != "gem_mid":
+            return ()  # one block
+        head = self.net.conv_head.out_channels
+        return (head, *(self.net.blocks[i][-1].conv_dw.out_channels for i in MID_LEVEL_STAGES))
+
+
+def gem_pool(activation: torch.Tensor) -> torch.Tensor:
+    """GeM-pool a non-negative (ReLU6) N x C x H x W activation to N x C."""
+    # clamp avoids 0 ** (1/p), whose gradient is infinite.
+    return activation.clamp(min=1e-6).pow(GEM_POWER).mean(dim=(2, 3)).pow(1.0 / GEM_POWER)
+
+
+def inverted_residual_with_activation(
+    block: nn.Module, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a timm ``InvertedResidual`` block; also return its depthwise activation (ReLU6)."""
+    shortcut = x
+    activation = block.bn2(block.conv_dw(block.bn1(block.conv_pw(x))))
+    x = block.bn3(block.conv_pwl(block.se(block.aa(activation))))
+    if block.has_skip:
+        x = block.drop_path(x) + shortcut
+    return x, activation
 
 
 def group_by_shape(arrays: Sequence[np.ndarray], batch_size: int) -> list[list[int]]:
@@ -199,7 +244,7 @@ class EmbedderHead(nn.Module):
     """Turn backbone features and colour histograms into the final vector.
 
     The vector concatenates three L2-normalised parts, each scaled by a fixed weight:
-    ``instance`` (PCA-whitened square-rooted pooled features: "same product"), ``semantic``
+    ``instance`` (PCA-whitened square-rooted mid-level features: "same product"), ``semantic``
     (a small MLP trained on garment type: "same kind of product") and ``colour`` (the
     garment's PCA-whitened colour histogram). Cosine similarity is then a weighted sum of
     the three parts' similarities.
@@ -213,16 +258,40 @@ class EmbedderHead(nn.Module):
         histogram_size: int,
         colour_size: int,
         hidden_size: int = 512,
+        feature_blocks: Sequence[int] = (),
+        instance_blocks: Sequence[int] = (0,),
     ) -> None:
         super().__init__()
-        self.register_buffer("instance_mean", torch.zeros(feature_size))
-        self.register_buffer("instance_matrix", torch.zeros(feature_size, instance_size))
+        # The features are consecutive blocks, each pooled from its own layer (one block if
+        # empty). The semantic MLP reads the first; the instance part the ``instance_blocks``.
+        self.feature_blocks = tuple(feature_blocks) or (feature_size,)
+        self.instance_blocks = tuple(instance_blocks)
+        if sum(self.feature_blocks) != feature_size:
+            raise ValueError(f"blocks {self.feature_blocks} do not add up to {feature_size}")
+        instance_input = sum(self.feature_blocks[index] for index in self.instance_blocks)
+        self.register_buffer("instance_mean", torch.zeros(instance_input))
+        self.register_buffer("instance_matrix", torch.zeros(instance_input, instance_size))
         self.semantic = nn.Sequential(
-            nn.Linear(feature_size, hidden_size), nn.GELU(), nn.Linear(hidden_size, semantic_size)
+            nn.Linear(self.feature_blocks[0], hidden_size),
+            nn.GELU(),
+            nn.Linear(hidden_size, semantic_size),
         )
         self.register_buffer("colour_mean", torch.zeros(histogram_size))
         self.register_buffer("colour_matrix", torch.zeros(histogram_size, colour_size))
         self.register_buffer("part_weights", torch.ones(3))
+
+    def normalised_blocks(self, features: torch.Tensor) -> list[torch.Tensor]:
+        """Split features into their blocks, each square-rooted and L2-normalised."""
+        return [power_normalise(block) for block in features.split(self.feature_blocks, dim=1)]
+
+    def instance_input(self, features: torch.Tensor) -> torch.Tensor:
+        """Return what the instance whitening is applied to (and fitted on)."""
+        blocks = self.normalised_blocks(features)
+        return torch.cat([blocks[index] for index in self.instance_blocks], dim=1)
+
+    def semantic_input(self, features: torch.Tensor) -> torch.Tensor:
+        """Return what the semantic MLP reads (and is trained on)."""
+        return power_normalise(features[:, : self.feature_blocks[0]])
 
     @property
     def vector_size(self) -> int:
@@ -235,10 +304,10 @@ class EmbedderHead(nn.Module):
 
     def parts(self, features: torch.Tensor, histograms: torch.Tensor) -> list[torch.Tensor]:
         """Return the unweighted, L2-normalised instance, semantic and colour parts."""
-        features = power_normalise(features)
-        instance = (features - self.instance_mean) @ self.instance_matrix
+        instance = (self.instance_input(features) - self.instance_mean) @ self.instance_matrix
+        semantic = self.semantic(self.semantic_input(features))
         colour = (histograms - self.colour_mean) @ self.colour_matrix
-        return [F.normalize(part, dim=1) for part in (instance, self.semantic(features), colour)]
+        return [F.normalize(part, dim=1) for part in (instance, semantic, colour)]
 
     def forward(self, features: torch.Tensor, histograms: torch.Tensor) -> torch.Tensor:
         """Return L2-normalised vectors for pooled backbone features and colour histograms."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detection.embedder import BATCH_SIZE, WEIGHTS_PATH, Embedder, power_normalise
+from detection.embedder import BATCH_SIZE, WEIGHTS_PATH, Embedder, EmbedderHead
 from detection.embedder_training import (
     ImageItem,
     catalog_metrics,
@@ -74,10 +74,14 @@ def fit_learned_whitening(
 
 
 def instance_projection(
-    features: torch.Tensor, families: Sequence[str], size: int, min_families: int | None = None
+    head: EmbedderHead,
+    features: torch.Tensor,
+    families: Sequence[str],
+    min_families: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
-    """Return the instance (mean, matrix) for a catalog and the method used."""
-    normalised = power_normalise(features).numpy()
+    """Return the instance (mean, matrix) of ``head`` refitted to a catalog, and the method."""
+    size = head.instance_matrix.shape[1]
+    normalised = head.instance_input(features).numpy()
     groups = family_groups(families)
     if len(groups) >= (MIN_FAMILIES if min_families is None else min_families):
         return (*fit_learned_whitening(normalised, groups, size), "learned whitening")
@@ -100,16 +104,20 @@ def embedder_fit_catalog(
     """Refit the instance projection on a catalog's photos and save a new checkpoint."""
     embedder = Embedder.load(weights)
     items = catalog_items(catalog_csv, hold_out)
-    size = embedder.head.instance_matrix.shape[1]
     if len(items) < 2:
         raise ValueError(f"fitting to a catalog needs at least 2 photos, got {len(items)}")
     features, _ = extract_items(embedder, items, batch_size)
-    mean, matrix, method = instance_projection(features, [item.family for item in items], size)
+    families = [item.family for item in items]
+    mean, matrix, method = instance_projection(embedder.head, features, families)
     checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
     checkpoint["head_state"]["instance_mean"] = torch.from_numpy(mean).half()
     checkpoint["head_state"]["instance_matrix"] = torch.from_numpy(matrix).half()
-    checkpoint["fitted_to_catalog"] = {"catalog": Path(catalog_csv).name, "method": method,
-                                       "photos": len(items), "held_out_families": hold_out}
+    checkpoint["fitted_to_catalog"] = {
+        "catalog": Path(catalog_csv).name,
+        "method": method,
+        "photos": len(items),
+        "held_out_families": hold_out,
+    }
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, out_path)
