@@ -19,6 +19,7 @@ No Django imports here: the Django side only calls ``get_embedder().embed(images
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections import defaultdict
@@ -260,19 +261,22 @@ class EmbedderHead(nn.Module):
         hidden_size: int = 512,
         feature_blocks: Sequence[int] = (),
         instance_blocks: Sequence[int] = (0,),
+        semantic_blocks: Sequence[int] = (0,),
     ) -> None:
         super().__init__()
         # The features are consecutive blocks, each pooled from its own layer (one block if
-        # empty). The semantic MLP reads the first; the instance part the ``instance_blocks``.
+        # empty); the instance and semantic parts each read their own choice of blocks.
         self.feature_blocks = tuple(feature_blocks) or (feature_size,)
         self.instance_blocks = tuple(instance_blocks)
+        self.semantic_blocks = tuple(semantic_blocks)
         if sum(self.feature_blocks) != feature_size:
             raise ValueError(f"blocks {self.feature_blocks} do not add up to {feature_size}")
-        instance_input = sum(self.feature_blocks[index] for index in self.instance_blocks)
-        self.register_buffer("instance_mean", torch.zeros(instance_input))
-        self.register_buffer("instance_matrix", torch.zeros(instance_input, instance_size))
+        instance_width = sum(self.feature_blocks[index] for index in self.instance_blocks)
+        semantic_width = sum(self.feature_blocks[index] for index in self.semantic_blocks)
+        self.register_buffer("instance_mean", torch.zeros(instance_width))
+        self.register_buffer("instance_matrix", torch.zeros(instance_width, instance_size))
         self.semantic = nn.Sequential(
-            nn.Linear(self.feature_blocks[0], hidden_size),
+            nn.Linear(semantic_width, hidden_size),
             nn.GELU(),
             nn.Linear(hidden_size, semantic_size),
         )
@@ -290,8 +294,10 @@ class EmbedderHead(nn.Module):
         return torch.cat([blocks[index] for index in self.instance_blocks], dim=1)
 
     def semantic_input(self, features: torch.Tensor) -> torch.Tensor:
-        """Return what the semantic MLP reads (and is trained on)."""
-        return power_normalise(features[:, : self.feature_blocks[0]])
+        """Return what the semantic MLP reads (and is trained on), of unit length."""
+        blocks = self.normalised_blocks(features)
+        selected = torch.cat([blocks[index] for index in self.semantic_blocks], dim=1)
+        return selected / math.sqrt(len(self.semantic_blocks))
 
     @property
     def vector_size(self) -> int:

@@ -71,3 +71,16 @@ def test_head_reads_each_part_from_its_own_blocks():
     semantic = blocked.semantic_input(features)
     assert torch.allclose(blocked.semantic_input(changed_other_blocks), semantic)
     assert not torch.allclose(blocked.semantic_input(changed_first_block), semantic)
+
+
+def test_semantic_part_may_read_several_blocks_and_stays_unit_length():
+    blocked = EmbedderHead(9, 3, 2, 4, 2, 8, (4, 3, 2), (1, 2), (0, 2))
+    features = torch.rand(3, 9)
+    changed_middle_block = features.clone()
+    changed_middle_block[:, 4:7] += 1.0
+
+    semantic = blocked.semantic_input(features)
+    assert semantic.shape == (3, 6)
+    assert torch.allclose(semantic.norm(dim=1), torch.ones(3))
+    assert torch.allclose(blocked.semantic_input(changed_middle_block), semantic)
+    assert blocked.semantic[0].in_features == 6
