@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -20,7 +21,7 @@ from PIL import Image
 
 from detection import config
 from detection.detector_training import ultralytics_offline_setup
-from detection.model_cache import cached_export
+from detection.model_cache import cached_export, file_digest
 from detection.onnx_session import cpu_inference_session
 from detection.regions import Region
 
@@ -243,5 +244,6 @@ def detector_load(weights: Path | None = None, *, runtime: str | None = None) ->
     weights = weights or shipped_weights()
     runtime = runtime or config.RUNTIME
     if runtime == "onnx" and config.device() == "cpu":
-        return OnnxGarmentDetector(cached_export(weights, "detector", onnx_export))
+        return OnnxGarmentDetector(
+            cached_export("detector", file_digest(weights), partial(onnx_export, weights)))
     return GarmentDetector(weights)

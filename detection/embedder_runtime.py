@@ -7,17 +7,14 @@ the fallback (``EMBEDDER_RUNTIME=torch``, no onnxruntime, or a CUDA device).
 The ONNX file is derived deterministically from the checkpoint's backbone weights, so it is
 not shipped (it would add 13 MB to the repository for a 4 s export): the first load exports
 it into ``MODEL_CACHE_DIR`` (default ``$DATA_DIR/models``) under a name keyed by a hash of
-the weights, through a temporary file and an atomic rename, so concurrent processes
-never read a half-written file. When the folder is not writable, the export stays in memory.
+the weights (``detection/model_cache.py``, shared with the detector's export).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +24,8 @@ import torch
 from torch import nn
 
 from detection.config import MODEL_CACHE_DIR
+from detection.model_cache import cached_export
 from detection.onnx_session import cpu_inference_session
-
-logger = logging.getLogger(__name__)
 
 RUNTIME = os.environ.get("EMBEDDER_RUNTIME", "auto")  # auto | onnx | torch
 # The same folder as the detector's ONNX export, read once in detection/config.py.
@@ -87,25 +83,14 @@ def onnx_export(backbone: nn.Module, feature_name: str) -> bytes:
     return buffer.getvalue()
 
 
-def cached_onnx_model(backbone: nn.Module, feature_name: str, cache_dir: Path = CACHE_DIR) -> bytes:
-    """Return the backbone's ONNX model, exporting it into the cache folder on first use."""
-    path = Path(cache_dir) / f"backbone-{backbone_fingerprint(backbone, feature_name)}.onnx"
-    if path.exists():
-        return path.read_bytes()
-    model = onnx_export(backbone, feature_name)
-    temp_name = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as temp:
-            temp_name = temp.name
-            temp.write(model)
-        os.chmod(temp_name, 0o644)  # temporary files are private; the cache is shared
-        os.replace(temp_name, path)  # atomic: readers see no file or the whole file
-    except OSError as error:
-        logger.warning("could not cache the embedder's ONNX export in %s: %s", cache_dir, error)
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
-    return model
+def cached_onnx_model(backbone: nn.Module, feature_name: str, cache_dir: Path = CACHE_DIR) -> Path:
+    """Return the backbone's ONNX file, exporting it into the cache folder on first use."""
+    return cached_export(
+        "backbone",
+        backbone_fingerprint(backbone, feature_name),
+        lambda target: target.write_bytes(onnx_export(backbone, feature_name)),
+        cache_dir=cache_dir,
+    )
 
 
 def onnxruntime_available() -> bool:
@@ -132,7 +117,7 @@ def threads() -> int:
     return configured if configured > 0 else torch.get_num_threads()
 
 
-def onnx_runner(model: bytes, num_threads: int | None = None) -> BackboneRunner:
+def onnx_runner(model: bytes | Path, num_threads: int | None = None) -> BackboneRunner:
     """Return a function running the exported backbone with ONNX Runtime on the CPU."""
     session = cpu_inference_session(model, num_threads or threads())
 

@@ -5,7 +5,7 @@ from PIL import Image
 
 from detection import config
 from detection.detector import OnnxGarmentDetector, detector_load, non_max_suppression
-from detection.model_cache import cached_export
+from detection.model_cache import cached_export, file_digest
 from tests.detection.test_shipped_models import outfit
 
 
@@ -68,14 +68,17 @@ def test_the_export_is_cached_by_checkpoint_hash(tmp_path, monkeypatch):
     source.write_bytes(b"one")
     calls = []
 
-    def export(weights, target):
-        calls.append(weights)
-        target.write_bytes(weights.read_bytes()[::-1])
+    def export(target):
+        calls.append(target)
+        target.write_bytes(source.read_bytes()[::-1])
 
-    first = cached_export(source, "model", export)
-    assert cached_export(source, "model", export) == first
+    def cached():
+        return cached_export("model", file_digest(source), export)
+
+    first = cached()
+    assert cached() == first
     source.write_bytes(b"two")
-    second = cached_export(source, "model", export)
+    second = cached()
 
     assert len(calls) == 2
     assert first != second
@@ -83,6 +86,18 @@ def test_the_export_is_cached_by_checkpoint_hash(tmp_path, monkeypatch):
     assert second.read_bytes() == b"owt"
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         ["weights.bin", first.name, second.name])
+
+
+def test_an_unwritable_cache_exports_for_this_process_only(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+
+    exported = cached_export("model", "abc", lambda target: target.write_bytes(b"onnx"),
+                             cache_dir=blocked / "cache")
+
+    assert exported.read_bytes() == b"onnx"
+    assert exported.name == "model-abc.onnx"
+    assert not exported.is_relative_to(tmp_path)
 
 
 @pytest.mark.parametrize(("size", "expected"), [
