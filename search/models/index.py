@@ -50,7 +50,10 @@ class ProductRegion(models.Model):
     without ever mixing vectors of two models in one search.
     """
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="regions")
+    # No index of its own: the unique constraint below starts with product and serves every
+    # lookup by product (cascading deletes included).
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="regions",
+                                db_index=False)
     model_version = models.CharField(max_length=32)
     image_sha256 = models.CharField(max_length=64)
     position = models.PositiveSmallIntegerField(help_text="0: the whole photo; 1..n: garments")
