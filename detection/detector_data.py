@@ -1,9 +1,10 @@
-"""Build the garment detector's YOLO data set from CCP street photos and myntra product shots.
+"""Build the garment detector's YOLO data set from CCP street photos, myntra product shots
+and, optionally, single-garment shopper photos (`street`).
 
 Layout written under `out_dir` (Ultralytics finds a label by swapping `images` for `labels`):
 
-    images/{train,val}/*.jpg   CCP photos are symlinks (never copies); composites (myntra
-                               products pasted onto CCP training photos) are files
+    images/{train,val}/*.jpg   CCP and street photos are symlinks (never copies); composites
+                               (myntra products pasted onto CCP training photos) are files
     labels/{train,val}/*.txt   one `class cx cy w h` line per box, normalised to the image
     dataset.yaml               the file `YOLO.train(data=...)` reads
 
@@ -29,7 +30,12 @@ from shop.garment_classes import garment_class_default
 
 HOLDOUT_FRACTION = 0.2
 TRAIN, VAL = "train", "val"
-# # Product shots are JPEGs on white: anything this bright, connected to the border, is studio.
+# # Single-garment photos: GrabCut runs on a copy this long, from a rectangle this far inside
+# the border, and a subject smaller than this share of the photo counts as not found.
+PSEUDO_BOX_SIDE = 200
+PSEUDO_BOX_MARGIN = 0.04
+PSEUDO_BOX_MIN_AREA = 0.05
+# Product shots are JPEGs on white: anything this bright, connected to the border, is studio.
 WHITE_THRESHOLD = 235
 
 
@@ -208,6 +214,67 @@ def synthetic_generate(
     return count
 
 
+def garment_pseudo_box(image: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Return the box (pixels) of the one garment a BGR photo shows, or None if not found.
+
+    A shopper's photo of one garment (on a bed, a floor, a hanger) has it as its subject, so
+    GrabCut, started from a rectangle just inside the border, separates it from what it lies
+    on; the box is that of the largest foreground component.
+    """
+    height, width = image.shape[:2]
+    scale = PSEUDO_BOX_SIDE / max(height, width)
+    small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    small_height, small_width = small.shape[:2]
+    margin_x = max(1, round(small_width * PSEUDO_BOX_MARGIN))
+    margin_y = max(1, round(small_height * PSEUDO_BOX_MARGIN))
+    rectangle = (margin_x, margin_y, small_width - 2 * margin_x, small_height - 2 * margin_y)
+    if rectangle[2] < 2 or rectangle[3] < 2:
+        return None
+    mask = np.zeros((small_height, small_width), np.uint8)
+    background_model, foreground_model = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.grabCut(small, mask, rectangle, background_model, foreground_model, 4,
+                cv2.GC_INIT_WITH_RECT)
+    foreground = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(foreground)
+    if count <= 1:
+        return None
+    x, y, box_width, box_height, area = stats[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
+    if area < PSEUDO_BOX_MIN_AREA * small_height * small_width:
+        return None
+    return x / scale, y / scale, (x + box_width) / scale, (y + box_height) / scale
+
+
+def street_export(street_dir: Path, out_dir: Path) -> int:
+    """Add the street photos' training split, each labelled with its garment's pseudo-box.
+
+    The split is the embedder's (`is_street_test`), so no test query of either model is ever
+    trained on. Photos already exported are skipped, so an interrupted build resumes.
+    """
+    # Imported here: detection at serving time imports this module (through
+    # detector_training), and the embedder's training module takes seconds to import.
+    from detection.embedder_training import read_street
+
+    exported = 0
+    for item in tqdm(read_street(street_dir, test=False), desc="street pseudo-boxes",
+                     unit="img"):
+        name = "street_" + item.path.stem
+        if (out_dir / "labels" / TRAIN / f"{name}.txt").exists():
+            exported += 1
+            continue
+        image = cv2.imread(str(item.path))
+        box = garment_pseudo_box(image) if image is not None else None
+        if box is None:
+            continue
+        labels = yolo_label_text([Box(GARMENT_CLASSES.index(item.garment_class), *box)],
+                                 image.shape[1], image.shape[0])
+        image_path = _write_sample(out_dir, TRAIN, name, labels)
+        image_path.unlink(missing_ok=True)
+        image_path.symlink_to(item.path.resolve())
+        exported += 1
+    return exported
+
+
 def dataset_yaml_write(out_dir: Path) -> Path:
     """Write the Ultralytics data set description and return its path."""
     names = "\n".join(f"  {index}: {name}" for index, name in enumerate(GARMENT_CLASSES))
@@ -225,8 +292,9 @@ def dataset_build(
     myntra_dir: Path | None = None,
     synthetic: int = 0,
     seed: int = 0,
+    street_dir: Path | None = None,
 ) -> Path:
-    """Build the whole YOLO data set (CCP split plus composites) and return its YAML path."""
+    """Build the whole YOLO data set (CCP split, composites, street) and return its YAML path."""
     counts = ccp_export(boxes_file, out_dir)
     print(f"CCP: {counts[TRAIN]} train, {counts[VAL]} held-out photos")
     if synthetic and myntra_dir is not None:
@@ -237,4 +305,6 @@ def dataset_build(
             if not is_holdout(record["image"])
         ]
         synthetic_generate(myntra_dir, out_dir, photos, synthetic, seed)
+    if street_dir is not None:
+        print(f"street: {street_export(street_dir, out_dir)} training photos")
     return dataset_yaml_write(out_dir)

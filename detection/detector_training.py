@@ -1,16 +1,22 @@
 """Train, evaluate and ship the garment detector (Ultralytics YOLO, seven classes).
 
 Training starts from the model's YAML, not from pretrained weights: the machines this runs on
-are offline, and a `.pt` model name would make Ultralytics try to download it.
+are offline, and a `.pt` model name would make Ultralytics try to download it. A trained
+checkpoint of our own (`start_from`, a local file) can be fine-tuned on new data instead.
 """
 
 import os
 import shutil
 import time
+from collections import defaultdict
 from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
 
 from detection import config
 from detection.detector_data import dataset_build
+from shop.images import image_upright
 
 _FONT_SOURCE = Path("matplotlib/mpl-data/fonts/ttf/DejaVuSans.ttf")
 
@@ -50,13 +56,27 @@ def _pillow_open_restore() -> None:
 
 
 def dataset_ensure(
-    boxes_file: Path, data_dir: Path, myntra_dir: Path | None, synthetic: int, seed: int
+    boxes_file: Path,
+    data_dir: Path,
+    myntra_dir: Path | None,
+    synthetic: int,
+    seed: int,
+    street_dir: Path | None = None,
 ) -> Path:
     """Return the data set's YAML, building the data set first if it is missing."""
     yaml_path = data_dir / "dataset.yaml"
     if yaml_path.exists():
         return yaml_path
-    return dataset_build(boxes_file, data_dir, myntra_dir, synthetic, seed)
+    return dataset_build(boxes_file, data_dir, myntra_dir, synthetic, seed, street_dir)
+
+
+# From scratch: one optimizer step per batch (a CPU budget affords only a few thousand),
+# a short warm-up, mosaic on for all but the last few epochs, Ultralytics' automatic
+# optimizer. Fine-tuning a trained checkpoint: a lower, slowly decaying rate and no warm-up,
+# so the first batches of new data do not wreck what it has learned.
+FROM_SCRATCH = {"warmup_epochs": 1, "close_mosaic": 3}
+FINE_TUNE = {"optimizer": "AdamW", "lr0": 5e-4, "lrf": 0.1, "warmup_epochs": 0,
+             "close_mosaic": 1}
 
 
 def detector_train(
@@ -73,33 +93,33 @@ def detector_train(
     seed: int = 0,
     run_name: str = "detector",
     resume: bool = False,
+    street_dir: Path | None = None,
+    start_from: Path | None = None,
 ) -> dict[str, float]:
     """Train the detector, ship its weights to `detection/weights/` and return held-out mAP50.
 
     With `hours`, Ultralytics re-plans the epoch count after each epoch to fit that time.
+    With `start_from` (a trained checkpoint), it is fine-tuned instead of `model` trained
+    from scratch.
     """
     ultralytics_offline_setup()
     from ultralytics import YOLO
 
-    yaml_path = dataset_ensure(boxes_file, data_dir, myntra_dir, synthetic, seed)
+    yaml_path = dataset_ensure(boxes_file, data_dir, myntra_dir, synthetic, seed, street_dir)
     run_dir = data_dir / "runs" / run_name
     last = run_dir / "weights" / "last.pt"
     started = time.monotonic()
     if resume and last.exists():
         YOLO(str(last)).train(resume=True)
     else:
-        YOLO(model).train(
+        YOLO(str(start_from) if start_from else model).train(
             data=str(yaml_path),
             epochs=epochs,
             time=hours,
             imgsz=imgsz,
             batch=batch,
-            # A CPU budget affords only a few thousand batches: step the optimizer on every one
-            # instead of accumulating to 64 images, warm up briefly, and keep mosaic on for all
-            # but the last few epochs.
             nbs=batch,
-            warmup_epochs=1,
-            close_mosaic=3,
+            **(FINE_TUNE if start_from else FROM_SCRATCH),
             workers=workers,
             device=config.device(),
             seed=seed,
@@ -113,7 +133,7 @@ def detector_train(
             # The validation split is the held-out test split: validating only after the last
             # epoch keeps it from choosing the checkpoint, so its mAP stays an honest estimate.
             val=False,
-            pretrained=False,
+            pretrained=start_from is not None,
         )
     print(f"Training took {(time.monotonic() - started) / 60:.1f} min")
     weights_ship(last)
@@ -159,3 +179,31 @@ def detector_evaluate(
         for index, ap in zip(metrics.box.ap_class_index, metrics.box.ap50, strict=True)
     }
     return per_class | {"all": float(metrics.box.map50)}
+
+
+def detector_evaluate_single_garments(weights: Path, street_dir: Path) -> dict[str, float]:
+    """Score the detector on shoppers' photos of one garment (the street test split).
+
+    These photos carry a label, not boxes, so this measures what shop the look depends on:
+    `found`, the share of photos with any detection, and `top_class`, the share whose most
+    confident detection has the garment's class; both averaged over the labels (as the
+    embedder's street metric is), plus `top_class/LABEL` for each label.
+    """
+    # Imported here: the detector module imports this one.
+    from detection.detector import detector_load
+    from detection.embedder_training import read_street
+
+    detector = detector_load(weights)
+    found, right = defaultdict(list), defaultdict(list)
+    for item in tqdm(read_street(street_dir, test=True), desc="single garments", unit="img"):
+        with Image.open(item.path) as image:
+            regions = detector.detect(image_upright(image).convert("RGB"))
+        found[item.category].append(bool(regions))
+        right[item.category].append(bool(regions) and regions[0].garment_class
+                                    == item.garment_class)
+    share = {label: sum(values) / len(values) for label, values in right.items()}
+    return {
+        "found": sum(sum(v) / len(v) for v in found.values()) / len(found),
+        "top_class": sum(share.values()) / len(share),
+        **{f"top_class/{label}": value for label, value in sorted(share.items())},
+    }

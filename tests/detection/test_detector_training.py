@@ -44,3 +44,19 @@ def test_a_short_training_run_ships_loadable_weights(tiny_ccp, tmp_path, monkeyp
     assert 0.0 <= scores["all"] <= 1.0
     detector = GarmentDetector(shipped / "detector.pt")
     assert isinstance(detector.detect(Image.new("RGB", (96, 144), "white")), list)
+
+
+def test_fine_tuning_the_shipped_weights_on_street_photos_ships_new_weights(
+        tiny_ccp, street_dir, tmp_path, monkeypatch):
+    original = config.WEIGHTS_PT
+    shipped = tmp_path / "shipped" / "detector.pt"
+    monkeypatch.setattr(config, "WEIGHTS_PT", shipped)
+
+    scores = detector_train(boxes_file=tiny_ccp, data_dir=tmp_path / "data", epochs=1,
+                            imgsz=64, synthetic=0, batch=4, workers=0, run_name="tuned",
+                            street_dir=street_dir, start_from=original)
+
+    assert 0.0 <= scores["all"] <= 1.0
+    assert list((tmp_path / "data" / "labels" / "train").glob("street_*.txt"))
+    assert shipped.read_bytes() != original.read_bytes()
+    assert isinstance(GarmentDetector(shipped).detect(Image.new("RGB", (96, 144))), list)

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from detection import config
-from detection.detector_training import detector_evaluate
+from detection.detector_training import detector_evaluate, detector_evaluate_single_garments
 from detection.management.commands.train_detector import add_dataset_arguments
 
 
@@ -15,10 +15,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         add_dataset_arguments(parser)
         parser.add_argument("--weights", type=Path, default=config.WEIGHTS_PT)
+        parser.add_argument("--street", type=Path,
+                            help="also score single-garment shopper photos: the test split "
+                                 "of this folder's labels.csv (e.g. $FASHION_DATA/street)")
 
     def handle(self, *args, **options):
         scores = detector_evaluate(options["weights"], options["boxes"], options["data_dir"],
                                    options["imgsz"])
+        self._table("mAP50", scores)
+        if options["street"]:
+            self._table("single garments", detector_evaluate_single_garments(
+                options["weights"], options["street"]))
+
+    def _table(self, metric: str, scores: dict[str, float]) -> None:
         width = max(map(len, scores))
         for name, score in scores.items():
-            self.stdout.write(f"{name:<{width}}  mAP50 {score:.3f}")
+            self.stdout.write(f"{name:<{width}}  {metric} {score:.3f}")

@@ -36,6 +36,14 @@ class Command(BaseCommand):
         add_dataset_arguments(parser)
         parser.add_argument("--myntra", type=Path, default=_data_default("myntra"),
                             help="myntra folder with catalog.csv (default: $FASHION_DATA/myntra)")
+        parser.add_argument("--street", type=Path,
+                            help="also train on the training split of these single-garment "
+                                 "photos (labels.csv), each boxed by GrabCut, e.g. "
+                                 "$FASHION_DATA/street")
+        parser.add_argument("--start-from", type=Path,
+                            help="fine-tune this trained checkpoint (e.g. the shipped "
+                                 "detection/weights/detector.pt) instead of training --model "
+                                 "from scratch")
         parser.add_argument("--synthetic", type=int, default=300,
                             help="number of composite training photos to generate")
         parser.add_argument("--epochs", type=int, default=40)
@@ -56,6 +64,7 @@ class Command(BaseCommand):
             epochs=options["epochs"], hours=options["hours"], imgsz=options["imgsz"],
             synthetic=options["synthetic"], model=options["model"], batch=options["batch"],
             workers=options["workers"], seed=options["seed"], run_name=options["name"],
-            resume=options["resume"],
+            resume=options["resume"], street_dir=options["street"],
+            start_from=options["start_from"],
         )
         self.stdout.write(f"Held-out mAP50: {scores['all']:.3f}")
