@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 from detection import config
 from detection.detector import GarmentDetector
 from detection.detector_data import is_holdout
-from detection.detector_training import detector_train
+from detection.detector_training import dataset_ensure, detector_train
 
 PHOTOS = [f"photos/{number:04d}.jpg" for number in range(1, 13)]
 
@@ -60,3 +60,11 @@ def test_fine_tuning_the_shipped_weights_on_street_photos_ships_new_weights(
     assert list((tmp_path / "data" / "labels" / "train").glob("street_*.txt"))
     assert shipped.read_bytes() != original.read_bytes()
     assert isinstance(GarmentDetector(shipped).detect(Image.new("RGB", (96, 144))), list)
+
+
+def test_street_photos_are_refused_for_a_data_set_built_without_them(tiny_ccp, street_dir,
+                                                                      tmp_path):
+    dataset_ensure(tiny_ccp, tmp_path / "data", None, 0, 0)
+
+    with pytest.raises(ValueError, match="without street photos"):
+        dataset_ensure(tiny_ccp, tmp_path / "data", None, 0, 0, street_dir)

@@ -4,7 +4,7 @@ import argparse
 import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from detection import config
 from detection.detector_training import detector_train
@@ -59,7 +59,14 @@ class Command(BaseCommand):
                             help="continue an interrupted run from its last.pt")
 
     def handle(self, *args, **options):
-        scores = detector_train(
+        try:
+            scores = self._train(options)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"Held-out mAP50: {scores['all']:.3f}")
+
+    def _train(self, options) -> dict[str, float]:
+        return detector_train(
             boxes_file=options["boxes"], myntra_dir=options["myntra"], data_dir=options["data_dir"],
             epochs=options["epochs"], hours=options["hours"], imgsz=options["imgsz"],
             synthetic=options["synthetic"], model=options["model"], batch=options["batch"],
@@ -67,4 +74,3 @@ class Command(BaseCommand):
             resume=options["resume"], street_dir=options["street"],
             start_from=options["start_from"],
         )
-        self.stdout.write(f"Held-out mAP50: {scores['all']:.3f}")
