@@ -204,9 +204,13 @@ def detector_evaluate_single_garments(weights: Path, street_dir: Path) -> dict[s
         found[item.category].append(bool(regions))
         right[item.category].append(bool(regions) and regions[0].garment_class
                                     == item.garment_class)
-    share = {label: sum(values) / len(values) for label, values in right.items()}
+    found_share, right_share = _share_per_label(found), _share_per_label(right)
     return {
-        "found": sum(sum(v) / len(v) for v in found.values()) / len(found),
-        "top_class": sum(share.values()) / len(share),
-        **{f"top_class/{label}": value for label, value in sorted(share.items())},
+        "found": sum(found_share.values()) / len(found_share),
+        "top_class": sum(right_share.values()) / len(right_share),
+        **{f"top_class/{label}": value for label, value in sorted(right_share.items())},
     }
+
+
+def _share_per_label(outcomes: dict[str, list[bool]]) -> dict[str, float]:
+    return {label: sum(values) / len(values) for label, values in outcomes.items()}
