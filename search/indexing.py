@@ -1,8 +1,9 @@
 """Index product photos: detect garments, embed the photo and each garment, store the vectors.
 
 Incremental in the way Pinterest's fingerprinting is: a product is up to date when its
-whole-photo row carries the photo's content hash and the current model version, so a
-re-run only processes new or changed photos and a model upgrade re-indexes everything.
+whole-photo row carries the photo's content hash, the product's class and the current model
+version, so a re-run only processes new, changed or relabelled products and a model upgrade
+re-indexes everything.
 Each batch of products is replaced in one transaction, so an interrupted run leaves no
 half-indexed product and the next run resumes where it stopped.
 """
@@ -48,10 +49,10 @@ class IndexReport:
 
 
 def products_pending(version: str) -> QuerySet[Product]:
-    """Return products whose current photo has no rows from model `version`."""
+    """Return products whose current photo and class have no rows from model `version`."""
     done = ProductRegion.objects.filter(
         product=OuterRef("pk"), model_version=version, position=0,
-        image_sha256=OuterRef("image_sha256"),
+        image_sha256=OuterRef("image_sha256"), indexed_class=OuterRef("garment_class"),
     )
     return Product.objects.filter(~Exists(done)).order_by("pk")
 
@@ -157,6 +158,19 @@ def region_crops(image: Image.Image, regions: list[Region]) -> list[Image.Image]
     return [image.crop(tuple(round(value) for value in region.box)) for region in regions]
 
 
+def searchable_garments(product: Product, garments: list[Region]) -> list[Region]:
+    """Return the garments of a product photo worth indexing: those of the product's class.
+
+    A search for a class compares only that class's products and their garments of that
+    class, so the shoes in a dress's photo can never be found by a shoe search; and a search
+    of all classes must not answer a photo of shoes with the dress. Not embedding them saves
+    most of the garment vectors. A product without a class keeps every garment.
+    """
+    if not product.garment_class:
+        return garments
+    return [garment for garment in garments if garment.garment_class == product.garment_class]
+
+
 Photo = tuple[Product, Image.Image]
 
 
@@ -179,13 +193,13 @@ def _batch_embed(photos: list[Photo], garments_found: list[list[Region]], errors
     """Embed each photo and its garments into unsaved rows. Touches no database."""
     rows, crops = [], []
     for (product, image), garments in zip(photos, garments_found, strict=True):
-        regions = [whole_photo(*image.size), *garments]
+        regions = [whole_photo(*image.size), *searchable_garments(product, garments)]
         crops += region_crops(image, regions)
         rows += [
             ProductRegion(product=product, model_version=version,
                           image_sha256=product.image_sha256, position=position,
                           garment_class=region.garment_class, box=list(region.box),
-                          score=region.score)
+                          score=region.score, indexed_class=product.garment_class)
             for position, region in enumerate(regions)
         ]
     for row, vector in zip(rows, embed(crops), strict=True):

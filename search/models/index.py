@@ -66,6 +66,11 @@ class ProductRegion(models.Model):
         help_text="The product's garment class, kept equal to it by database triggers "
                   "(migration 0005) for the per-class HNSW indexes.",
     )
+    indexed_class = models.CharField(
+        max_length=16, choices=GarmentClass.choices, blank=True, default="", editable=False,
+        help_text="The product's garment class when it was indexed: only its garments of that "
+                  "class are stored, so a product relabelled since then is indexed again.",
+    )
     box = ArrayField(models.FloatField(), size=4, help_text="x1, y1, x2, y2 in pixels")
     score = models.FloatField(help_text="detector confidence (1 for the whole photo)")
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)

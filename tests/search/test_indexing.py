@@ -6,6 +6,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 
 from detection.api import model_version
+from detection.regions import Region
 from search import indexing
 from search.indexing import IndexBusy, products_index, products_pending
 from search.models import ProductRegion, ProductText
@@ -111,3 +112,45 @@ def test_a_second_run_waits_its_turn(catalog):
     finally:
         other.close()
     assert products_index().indexed == len(PRODUCTS)
+
+
+def test_only_garments_of_the_product_class_are_indexed(catalog, monkeypatch):
+    monkeypatch.setattr(indexing, "detect_many", detect_every_class)
+    unclassified = Product.objects.get(sku="SKU-00002")
+    unclassified.garment_class = ""
+    unclassified.save()
+
+    products_index()
+
+    for product in Product.objects.all():
+        expected = [product.garment_class] if product.garment_class in DETECTED else []
+        assert garment_rows(product) == (expected if product.garment_class else DETECTED)
+        assert set(product.regions.values_list("indexed_class", flat=True)) == {
+            product.garment_class}
+
+
+def test_a_relabelled_product_is_indexed_again_with_its_new_class(catalog, monkeypatch):
+    monkeypatch.setattr(indexing, "detect_many", detect_every_class)
+    products_index()
+    relabelled = Product.objects.exclude(garment_class="dress").first()
+    relabelled.garment_class = "dress"
+    relabelled.save()
+
+    assert list(products_pending(model_version())) == [relabelled]
+    assert products_index().indexed == 1
+    assert garment_rows(relabelled) == ["dress"]
+    assert not products_pending(model_version()).exists()
+
+
+DETECTED = ["top", "footwear", "dress"]
+
+
+def detect_every_class(images):
+    """Stand in for the detector: the same three garments in every photo."""
+    return [[Region(name, (10.0, 10.0, 100.0, 100.0), 0.9) for name in DETECTED]
+            for _ in images]
+
+
+def garment_rows(product: Product) -> list[str]:
+    return list(product.regions.filter(position__gt=0).order_by("position")
+                .values_list("garment_class", flat=True))
