@@ -1,11 +1,13 @@
 """Build the garment detector's YOLO data set from CCP street photos, myntra product shots
-and, optionally, single-garment shopper photos (`street`).
+and, optionally, single-garment shopper photos (`street`) with photos of no garment at all.
 
 Layout written under `out_dir` (Ultralytics finds a label by swapping `images` for `labels`):
 
     images/{train,val}/*.jpg   CCP and street photos are symlinks (never copies); composites
-                               (myntra products pasted onto CCP training photos) are files
-    labels/{train,val}/*.txt   one `class cx cy w h` line per box, normalised to the image
+                               (myntra products pasted onto CCP training photos) and
+                               backgrounds (photos of no garment) are files
+    labels/{train,val}/*.txt   one `class cx cy w h` line per box, normalised to the image;
+                               empty for a background
     dataset.yaml               the file `YOLO.train(data=...)` reads
 
 The held-out split is decided by a hash of the CCP image name, not by a shuffle, so that it
@@ -35,6 +37,14 @@ TRAIN, VAL = "train", "val"
 PSEUDO_BOX_SIDE = 200
 PSEUDO_BOX_MARGIN = 0.04
 PSEUDO_BOX_MIN_AREA = 0.05
+# Backgrounds: a street photo's floor counts when the strip beside its garment's box, this far
+# from the box, spans this share of the photo; at most this many of them, plus this many
+# generated plain photos in the sizes shoppers' photos come in.
+BACKGROUND_MARGIN = 0.05
+BACKGROUND_MIN_SHARE = 0.2
+STREET_BACKGROUNDS = 300
+PLAIN_BACKGROUNDS = 150
+PLAIN_SIZES = ((320, 480), (480, 320), (400, 400), (200, 300), (600, 800), (1200, 900))
 # Product shots are JPEGs on white: anything this bright, connected to the border, is studio.
 WHITE_THRESHOLD = 235
 
@@ -275,6 +285,85 @@ def street_export(street_dir: Path, out_dir: Path) -> int:
     return exported
 
 
+def floor_photo(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
+    """Return a photo of the floor a garment lies on, or None if too little of it shows.
+
+    The widest strip of `image` clear of the garment's `box` is mirrored out to the photo's
+    full size, so the result has the floor's texture and light but no garment.
+    """
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = box
+    margin_x, margin_y = BACKGROUND_MARGIN * width, BACKGROUND_MARGIN * height
+    strips = {  # (share of the photo, top, bottom, left, right)
+        "left": ((x1 - margin_x) / width, 0, height, 0, round(x1 - margin_x)),
+        "right": ((width - x2 - margin_x) / width, 0, height, round(x2 + margin_x), width),
+        "above": ((y1 - margin_y) / height, 0, round(y1 - margin_y), 0, width),
+        "below": ((height - y2 - margin_y) / height, round(y2 + margin_y), height, 0, width),
+    }
+    share, top, bottom, left, right = max(strips.values())
+    if share < BACKGROUND_MIN_SHARE:
+        return None
+    strip = image[top:bottom, left:right]
+    # The strip keeps its place in the frame; its mirror image fills where the garment was.
+    pad_y = (height - strip.shape[0], 0) if top > 0 else (0, height - strip.shape[0])
+    pad_x = (width - strip.shape[1], 0) if left > 0 else (0, width - strip.shape[1])
+    return np.pad(strip, (pad_y, pad_x, (0, 0)), mode="symmetric")
+
+
+def plain_photo(rng: np.random.Generator) -> np.ndarray:
+    """Return a generated RGB photo of nothing: one colour, a gradient or a blurred texture."""
+    width, height = PLAIN_SIZES[rng.integers(len(PLAIN_SIZES))]
+    base = rng.uniform(0, 255, 3)
+    kind = rng.integers(3)
+    if kind == 0:
+        pixels = np.broadcast_to(base, (height, width, 3))
+    elif kind == 1:
+        ramp = np.linspace(0, 1, height)[:, None, None]
+        if rng.random() < 0.5:
+            ramp = np.linspace(0, 1, width)[None, :, None]
+        pixels = base + ramp * (rng.uniform(0, 255, 3) - base)
+    else:
+        texture = rng.normal(0, rng.uniform(10, 40), (height, width, 3))
+        pixels = base + cv2.GaussianBlur(texture, (0, 0), rng.uniform(1, 6))
+    # Sensor noise, as in any real photo of a blank wall.
+    pixels = pixels + rng.normal(0, 2, (height, width, 3))
+    return pixels.clip(0, 255).astype(np.uint8)
+
+
+def backgrounds_export(out_dir: Path, seed: int = 0) -> int:
+    """Add training photos of no garment (empty labels); return how many the data set has.
+
+    Without them the street photos, whose garment fills most of the frame, teach the
+    detector that any frame is a garment: it found a top in a blank white photo. The floors
+    of street training photos (already exported) and generated plain photos fill the set.
+    Photos already written are kept, so an interrupted build resumes.
+    """
+    labels_dir = out_dir / "labels" / TRAIN
+    floors = 0
+    for label in tqdm(sorted(labels_dir.glob("street_*.txt")), desc="backgrounds", unit="img"):
+        if floors == STREET_BACKGROUNDS:
+            break
+        name = "background_" + label.stem
+        if (labels_dir / f"{name}.txt").exists():
+            floors += 1
+            continue
+        image = cv2.imread(str(out_dir / "images" / TRAIN / f"{label.stem}.jpg"))
+        height, width = image.shape[:2]
+        _, cx, cy, box_width, box_height = map(float, label.read_text().split())
+        box = ((cx - box_width / 2) * width, (cy - box_height / 2) * height,
+               (cx + box_width / 2) * width, (cy + box_height / 2) * height)
+        floor = floor_photo(image, box)
+        if floor is not None:
+            cv2.imwrite(str(_write_sample(out_dir, TRAIN, name, "")), floor)
+            floors += 1
+    for index in range(PLAIN_BACKGROUNDS):
+        name = f"background_plain_{seed}_{index:04d}"
+        if not (labels_dir / f"{name}.txt").exists():
+            photo = plain_photo(np.random.default_rng([seed, index]))
+            Image.fromarray(photo).save(_write_sample(out_dir, TRAIN, name, ""), quality=92)
+    return floors + PLAIN_BACKGROUNDS
+
+
 def dataset_yaml_write(out_dir: Path) -> Path:
     """Write the Ultralytics data set description and return its path."""
     names = "\n".join(f"  {index}: {name}" for index, name in enumerate(GARMENT_CLASSES))
@@ -294,7 +383,10 @@ def dataset_build(
     seed: int = 0,
     street_dir: Path | None = None,
 ) -> Path:
-    """Build the whole YOLO data set (CCP split, composites, street) and return its YAML path."""
+    """Build the whole YOLO data set (CCP split, composites, street) and return its YAML path.
+
+    Street photos come with backgrounds (`backgrounds_export`), their counterweight.
+    """
     counts = ccp_export(boxes_file, out_dir)
     print(f"CCP: {counts[TRAIN]} train, {counts[VAL]} held-out photos")
     if synthetic and myntra_dir is not None:
@@ -307,4 +399,5 @@ def dataset_build(
         synthetic_generate(myntra_dir, out_dir, photos, synthetic, seed)
     if street_dir is not None:
         print(f"street: {street_export(street_dir, out_dir)} training photos")
+        print(f"backgrounds: {backgrounds_export(out_dir, seed)} training photos")
     return dataset_yaml_write(out_dir)

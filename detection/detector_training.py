@@ -66,9 +66,11 @@ def dataset_ensure(
     """Return the data set's YAML, building the data set first if it is missing."""
     yaml_path = data_dir / "dataset.yaml"
     if yaml_path.exists():
-        if street_dir is not None and not any((data_dir / "labels").glob("*/street_*.txt")):
-            raise ValueError(f"the data set in {data_dir} was built without street photos; "
-                             "give a new data folder to build one with them")
+        labels = data_dir / "labels"
+        if street_dir is not None and not (any(labels.glob("*/street_*.txt"))
+                                           and any(labels.glob("*/background_*.txt"))):
+            raise ValueError(f"the data set in {data_dir} was built without street photos "
+                             "and backgrounds; give a new data folder to build one with them")
         return yaml_path
     return dataset_build(boxes_file, data_dir, myntra_dir, synthetic, seed, street_dir)
 

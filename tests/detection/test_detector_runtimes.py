@@ -48,8 +48,10 @@ def test_street_photos_agree(runtimes, fashion_data):
     assert found >= 20
 
 
-def test_blank_photo_has_no_regions(runtimes):
-    assert runtimes[1].detect(Image.new("RGB", (64, 64), "white")) == []
+@pytest.mark.parametrize("size", [(64, 64), (320, 480), (480, 320), (1200, 900)])
+@pytest.mark.parametrize("colour", ["white", (128, 128, 128), (220, 200, 170)])
+def test_a_blank_photo_has_no_regions(runtimes, size, colour):
+    assert runtimes[1].detect(Image.new("RGB", size, colour)) == []
 
 
 def test_nothing_above_the_confidence_threshold_gives_empty_arrays():

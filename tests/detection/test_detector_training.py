@@ -5,7 +5,7 @@ import json
 import pytest
 from PIL import Image, ImageDraw
 
-from detection import config
+from detection import config, detector_data
 from detection.detector import GarmentDetector
 from detection.detector_data import is_holdout
 from detection.detector_training import dataset_ensure, detector_train
@@ -51,13 +51,16 @@ def test_fine_tuning_the_shipped_weights_on_street_photos_ships_new_weights(
     original = config.WEIGHTS_PT
     shipped = tmp_path / "shipped" / "detector.pt"
     monkeypatch.setattr(config, "WEIGHTS_PT", shipped)
+    monkeypatch.setattr(detector_data, "PLAIN_BACKGROUNDS", 4)
 
     scores = detector_train(boxes_file=tiny_ccp, data_dir=tmp_path / "data", epochs=1,
                             imgsz=64, synthetic=0, batch=4, workers=0, run_name="tuned",
                             street_dir=street_dir, start_from=original)
 
     assert 0.0 <= scores["all"] <= 1.0
-    assert list((tmp_path / "data" / "labels" / "train").glob("street_*.txt"))
+    labels = tmp_path / "data" / "labels" / "train"
+    assert list(labels.glob("street_*.txt"))
+    assert len(list(labels.glob("background_plain_*.txt"))) == 4
     assert shipped.read_bytes() != original.read_bytes()
     assert isinstance(GarmentDetector(shipped).detect(Image.new("RGB", (96, 144))), list)
 

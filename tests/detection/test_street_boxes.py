@@ -1,10 +1,18 @@
-"""Single-garment shopper photos become detector training data with GrabCut pseudo-boxes."""
+"""Single-garment shopper photos become detector training data with GrabCut pseudo-boxes,
+and the floors they lie on become photos of no garment."""
 
 import cv2
 import numpy as np
 
-from detection import config
-from detection.detector_data import garment_pseudo_box, street_export
+from detection import config, detector_data
+from detection.detector_data import (
+    PLAIN_SIZES,
+    backgrounds_export,
+    floor_photo,
+    garment_pseudo_box,
+    plain_photo,
+    street_export,
+)
 from detection.detector_training import detector_evaluate_single_garments
 from detection.embedder_training import is_street_test
 from tests.detection.conftest import GARMENT, garment_photo
@@ -57,3 +65,51 @@ def test_single_garment_scores_cover_every_test_label(street_dir):
     assert set(scores) == {"found", "top_class", "top_class/hat", "top_class/pants"}
     assert all(0.0 <= value <= 1.0 for value in scores.values())
     assert scores["top_class"] <= scores["found"]
+
+
+def test_the_floor_photo_is_the_floor_without_the_garment():
+    photo = np.asarray(garment_photo(0))
+
+    floor = floor_photo(photo, GARMENT)
+
+    assert floor is not None
+    assert floor.shape == photo.shape
+    garment_colour = np.asarray(photo[GARMENT[1] + 5, GARMENT[0] + 5], dtype=int)
+    assert np.abs(floor.astype(int) - garment_colour).sum(axis=2).min() > 100
+    # The floor keeps its place: the strip left of the garment is unchanged.
+    assert np.array_equal(floor[:, :40], photo[:, :40])
+
+
+def test_a_garment_filling_the_frame_leaves_no_floor_photo():
+    assert floor_photo(np.asarray(garment_photo(0)), (10, 10, 230, 290)) is None
+
+
+def test_plain_photos_are_seeded_and_sized_like_shoppers_photos():
+    photos = [plain_photo(np.random.default_rng(seed)) for seed in range(12)]
+
+    assert all(photo.dtype == np.uint8 and photo.shape[2] == 3 for photo in photos)
+    assert all((photo.shape[1], photo.shape[0]) in PLAIN_SIZES for photo in photos)
+    assert np.array_equal(photos[0], plain_photo(np.random.default_rng(0)))
+    assert len({photo.tobytes() for photo in photos}) == 12
+
+
+def test_backgrounds_have_empty_labels_and_resume(street_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(detector_data, "PLAIN_BACKGROUNDS", 3)
+    out = tmp_path / "data"
+    photos = street_export(street_dir, out)
+
+    count = backgrounds_export(out)
+
+    labels = sorted((out / "labels" / "train").glob("background_*.txt"))
+    floors = [label for label in labels if label.stem.startswith("background_street_")]
+    assert count == len(labels) == len(floors) + 3
+    assert 0 < len(floors) <= photos
+    assert all(label.read_text() == "" for label in labels)
+    for label in labels:
+        image_path = out / "images" / "train" / f"{label.stem}.jpg"
+        assert cv2.imread(str(image_path)) is not None
+        assert not image_path.is_symlink()  # a written photo, never a link to a street photo
+    stamps = {path: path.stat().st_mtime_ns for path in (out / "images" / "train").iterdir()}
+    assert backgrounds_export(out) == count
+    assert {path: path.stat().st_mtime_ns
+            for path in (out / "images" / "train").iterdir()} == stamps
