@@ -14,6 +14,16 @@ def runtimes():
     return detector_load(runtime="torch"), detector_load(runtime="onnx")
 
 
+@pytest.fixture
+def faint_detections_kept(monkeypatch):
+    """Keep detections far below the serving threshold.
+
+    The generated outfits are flat shapes, not photos, and the detector scores most of them
+    below 0.25; the comparisons need detections, and low-scored ones only make them stricter.
+    """
+    monkeypatch.setattr(config, "CONFIDENCE", 0.1)
+
+
 def assert_same_regions(expected, got):
     assert [region.garment_class for region in got] == [r.garment_class for r in expected]
     for want, have in zip(expected, got, strict=True):
@@ -26,7 +36,7 @@ def test_onnx_is_the_cpu_default(runtimes):
 
 
 @pytest.mark.parametrize("size", [(320, 480), (480, 320), (97, 301), (1200, 900)])
-def test_generated_outfits_agree(runtimes, size):
+def test_generated_outfits_agree(runtimes, size, faint_detections_kept):
     torch_detector, onnx_detector = runtimes
     photos = [outfit(seed).resize(size) for seed in range(3)]
     found = 0
@@ -123,7 +133,7 @@ def test_the_model_version_follows_the_detection_settings(monkeypatch):
         model_version.cache_clear()
 
 
-def test_batched_detection_gives_each_photo_its_own_regions(runtimes):
+def test_batched_detection_gives_each_photo_its_own_regions(runtimes, faint_detections_kept):
     _, onnx_detector = runtimes
     photos = [outfit(seed).resize(size) for seed, size in
               enumerate([(320, 480), (320, 480), (224, 224), (320, 480), (480, 320)])]
