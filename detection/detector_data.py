@@ -348,6 +348,8 @@ def backgrounds_export(out_dir: Path, seed: int = 0) -> int:
             floors += 1
             continue
         image = cv2.imread(str(out_dir / "images" / TRAIN / f"{label.stem}.jpg"))
+        if image is None:  # the street photo was moved since it was linked
+            continue
         height, width = image.shape[:2]
         _, cx, cy, box_width, box_height = map(float, label.read_text().split())
         box = ((cx - box_width / 2) * width, (cy - box_height / 2) * height,
