@@ -93,22 +93,34 @@ def test_plain_photos_are_seeded_and_sized_like_shoppers_photos():
     assert len({photo.tobytes() for photo in photos}) == 12
 
 
-def test_backgrounds_have_empty_labels_and_resume(street_dir, tmp_path, monkeypatch):
+def exported_street_photo(out, name: str, box: tuple[int, int, int, int]) -> None:
+    """Write a street training photo and its box label as `street_export` leaves them."""
+    rng = np.random.default_rng(len(name))
+    photo = rng.normal((150, 120, 90), 12, size=(300, 240, 3)).clip(0, 255).astype(np.uint8)
+    cv2.rectangle(photo, box[:2], box[2:], (200, 60, 30), thickness=-1)
+    for folder in ("images", "labels"):
+        (out / folder / "train").mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out / "images" / "train" / f"{name}.jpg"), photo)
+    label = detector_data.yolo_label_text([detector_data.Box(0, *box)], 240, 300)
+    (out / "labels" / "train" / f"{name}.txt").write_text(label)
+
+
+def test_backgrounds_have_empty_labels_and_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(detector_data, "PLAIN_BACKGROUNDS", 3)
     out = tmp_path / "data"
-    photos = street_export(street_dir, out)
+    exported_street_photo(out, "street_floor", (120, 50, 230, 230))  # floor on the left
+    exported_street_photo(out, "street_filled", (10, 10, 230, 290))  # garment fills it
 
     count = backgrounds_export(out)
 
     labels = sorted((out / "labels" / "train").glob("background_*.txt"))
-    floors = [label for label in labels if label.stem.startswith("background_street_")]
-    assert count == len(labels) == len(floors) + 3
-    assert 0 < len(floors) <= photos
+    assert [label.stem for label in labels] == [
+        "background_plain_0_0000", "background_plain_0_0001", "background_plain_0_0002",
+        "background_street_floor"]
+    assert count == 4
     assert all(label.read_text() == "" for label in labels)
     for label in labels:
-        image_path = out / "images" / "train" / f"{label.stem}.jpg"
-        assert cv2.imread(str(image_path)) is not None
-        assert not image_path.is_symlink()  # a written photo, never a link to a street photo
+        assert cv2.imread(str(out / "images" / "train" / f"{label.stem}.jpg")) is not None
     stamps = {path: path.stat().st_mtime_ns for path in (out / "images" / "train").iterdir()}
     assert backgrounds_export(out) == count
     assert {path: path.stat().st_mtime_ns
