@@ -243,6 +243,9 @@ def garment_pseudo_box(image: np.ndarray) -> tuple[float, float, float, float] |
         return None
     mask = np.zeros((small_height, small_width), np.uint8)
     background_model, foreground_model = np.zeros((1, 65)), np.zeros((1, 65))
+    # GrabCut starts its colour models from OpenCV's global random state: seeding it gives a
+    # photo the same box whatever ran before, so a resumed export matches an unbroken one.
+    cv2.setRNGSeed(0)
     cv2.grabCut(small, mask, rectangle, background_model, foreground_model, 4,
                 cv2.GC_INIT_WITH_RECT)
     foreground = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)

@@ -27,6 +27,16 @@ def test_the_pseudo_box_is_the_garment_not_the_floor():
     assert np.allclose(box, GARMENT, atol=6)
 
 
+def test_a_photo_gets_the_same_box_whatever_ran_before():
+    photos = [cv2.imdecode(cv2.imencode(".jpg", np.asarray(garment_photo(seed)))[1],
+                           cv2.IMREAD_COLOR) for seed in range(20)]
+    first = [garment_pseudo_box(photo) for photo in photos]
+    cv2.randu(np.zeros((8, 8), np.uint8), 0, 255)  # anything else drawing on OpenCV's RNG
+
+    assert [garment_pseudo_box(photo) for photo in photos] == first
+    assert [garment_pseudo_box(photo) for photo in reversed(photos)] == first[::-1]
+
+
 def test_a_photo_with_no_subject_gives_no_box():
     assert garment_pseudo_box(np.zeros((4, 4, 3), np.uint8)) is None
 
