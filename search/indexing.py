@@ -164,7 +164,8 @@ def searchable_garments(product: Product, garments: list[Region]) -> list[Region
     A search for a class compares only that class's products and their garments of that
     class, so the shoes in a dress's photo can never be found by a shoe search; and a search
     of all classes must not answer a photo of shoes with the dress. Not embedding them saves
-    most of the garment vectors. A product without a class keeps every garment.
+    nearly half the garment vectors of the bench catalogs (docs/benchmarks.md). A product
+    without a class keeps every garment.
     """
     if not product.garment_class:
         return garments
