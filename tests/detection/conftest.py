@@ -7,12 +7,12 @@ from PIL import Image, ImageDraw
 GARMENT = (60, 50, 190, 230)  # x1, y1, x2, y2 of the generated garment in a 240 x 300 photo
 
 
-def garment_photo(seed: int) -> Image.Image:
-    """A shirt-coloured shape on a noisy floor, as a shopper would photograph it."""
+def garment_photo(seed: int, box: tuple[int, int, int, int] = GARMENT) -> Image.Image:
+    """A shirt-coloured shape (at `box`) on a noisy floor, as a shopper would photograph it."""
     rng = np.random.default_rng(seed)
     floor = rng.normal((150, 120, 90), 12, size=(300, 240, 3)).clip(0, 255).astype(np.uint8)
     image = Image.fromarray(floor)
-    ImageDraw.Draw(image).rectangle(GARMENT, fill=(30, 60, 200))
+    ImageDraw.Draw(image).rectangle(box, fill=(30, 60, 200))
     return image
 
 

@@ -18,6 +18,10 @@ from detection.embedder_training import is_street_test
 from tests.detection.conftest import GARMENT, garment_photo
 
 
+def modification_times(folder) -> dict:
+    return {path: path.stat().st_mtime_ns for path in folder.iterdir()}
+
+
 def test_the_pseudo_box_is_the_garment_not_the_floor():
     bgr = cv2.cvtColor(np.asarray(garment_photo(0)), cv2.COLOR_RGB2BGR)
 
@@ -62,11 +66,10 @@ def test_only_the_training_split_is_exported_with_its_garment_class(street_dir, 
 def test_an_interrupted_export_resumes_without_redoing_photos(street_dir, tmp_path):
     out = tmp_path / "data"
     first = street_export(street_dir, out)
-    stamps = {path: path.stat().st_mtime_ns for path in (out / "labels" / "train").iterdir()}
+    stamps = modification_times(out / "labels" / "train")
 
     assert street_export(street_dir, out) == first
-    assert {path: path.stat().st_mtime_ns
-            for path in (out / "labels" / "train").iterdir()} == stamps
+    assert modification_times(out / "labels" / "train") == stamps
 
 
 def test_single_garment_scores_cover_every_test_label(street_dir):
@@ -105,14 +108,13 @@ def test_plain_photos_are_seeded_and_sized_like_shoppers_photos():
 
 def exported_street_photo(out, name: str, box: tuple[int, int, int, int]) -> None:
     """Write a street training photo and its box label as `street_export` leaves them."""
-    rng = np.random.default_rng(len(name))
-    photo = rng.normal((150, 120, 90), 12, size=(300, 240, 3)).clip(0, 255).astype(np.uint8)
-    cv2.rectangle(photo, box[:2], box[2:], (200, 60, 30), thickness=-1)
     for folder in ("images", "labels"):
         (out / folder / "train").mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out / "images" / "train" / f"{name}.jpg"), photo)
-    label = detector_data.yolo_label_text([detector_data.Box(0, *box)], 240, 300)
+    photo = garment_photo(len(name), box)
+    photo.save(out / "images" / "train" / f"{name}.jpg")
+    label = detector_data.yolo_label_text([detector_data.Box(0, *box)], *photo.size)
     (out / "labels" / "train" / f"{name}.txt").write_text(label)
+
 
 
 def test_backgrounds_have_empty_labels_and_resume(tmp_path, monkeypatch):
@@ -131,7 +133,6 @@ def test_backgrounds_have_empty_labels_and_resume(tmp_path, monkeypatch):
     assert all(label.read_text() == "" for label in labels)
     for label in labels:
         assert cv2.imread(str(out / "images" / "train" / f"{label.stem}.jpg")) is not None
-    stamps = {path: path.stat().st_mtime_ns for path in (out / "images" / "train").iterdir()}
+    stamps = modification_times(out / "images" / "train")
     assert backgrounds_export(out) == count
-    assert {path: path.stat().st_mtime_ns
-            for path in (out / "images" / "train").iterdir()} == stamps
+    assert modification_times(out / "images" / "train") == stamps
