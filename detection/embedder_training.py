@@ -12,6 +12,7 @@ import csv
 import hashlib
 import importlib
 import json
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,12 +27,19 @@ from detection.embedder import (
     BACKBONE_NAME,
     BATCH_SIZE,
     FEATURE_NAME,
+    TUNED_FEATURE_NAME,
     VECTOR_SIZE,
     WEIGHTS_PATH,
     BackboneFeatures,
     Embedder,
     EmbedderHead,
     FeatureExtractor,
+)
+from detection.semantic_training import (
+    TUNE_EPOCHS,
+    cache_branch_inputs,
+    fine_tune_top,
+    train_semantic_head,
 )
 
 # Plain table + keyword rules, no database access: the same mapping the catalog import uses.
@@ -60,6 +68,9 @@ PART_WEIGHTS = (1.0, 1.0, 0.25)  # instance, semantic, colour (colour costs fami
 INSTANCE_BLOCKS = (1, 2)
 # The semantic MLP reads all of them (street P@10 0.782 with the head conv alone, 0.793).
 SEMANTIC_BLOCKS = (0, 1, 2)
+# With a fine-tuned top (``gem_mid_tuned``), it reads the same three poolings, the head conv and
+# stage 6 taken from the tuned copy (blocks 3 and 4) and stage 4 from the frozen stages below it.
+TUNED_SEMANTIC_BLOCKS = (3, 1, 4)
 
 STREET_TEST_FRACTION = 0.3  # share of street photos held out as test queries (never trained on)
 TOP_K = 10
@@ -261,59 +272,6 @@ def fit_whitening(
     return mean.astype(np.float32), matrix
 
 
-def train_semantic_head(
-    head: torch.nn.Module,
-    features: torch.Tensor,
-    task_labels: dict[str, np.ndarray],
-    epochs: int = 30,
-    batch_size: int = 256,
-    learning_rate: float = 2e-3,
-    input_dropout: float = 0.2,
-    seed: int = 0,
-) -> torch.nn.Module:
-    """Train ``head`` (features -> embedding) with one cosine-softmax classifier per labelled task.
-
-    Each task only sees the rows where its label is >= 0, so data sets with different label
-    sets (myntra product types, street labels, CCP garment labels) train one shared embedding.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    embedding_size = head[-1].out_features
-    labels = {task: torch.from_numpy(values) for task, values in task_labels.items()}
-    classifiers = torch.nn.ModuleDict(
-        {
-            task: torch.nn.Linear(embedding_size, int(values.max()) + 1, bias=False)
-            for task, values in labels.items()
-        }
-    )
-    parameters = list(head.parameters()) + list(classifiers.parameters())
-    optimiser = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=1e-4)
-    steps = epochs * ((len(features) + batch_size - 1) // batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=learning_rate, total_steps=steps
-    )
-    dropout = torch.nn.Dropout(input_dropout)
-    logit_scale = 16.0  # cosine softmax temperature; keeps classes spread on the sphere
-    head.train()
-    for _ in tqdm(range(epochs), desc="semantic head", unit="epoch"):
-        for batch in torch.randperm(len(features), generator=generator).split(batch_size):
-            embedding = torch.nn.functional.normalize(head(dropout(features[batch])), dim=1)
-            loss = torch.zeros(())
-            for task, classifier in classifiers.items():
-                target = labels[task][batch]
-                known = target >= 0
-                if known.any():
-                    weight = torch.nn.functional.normalize(classifier.weight, dim=1)
-                    logits = logit_scale * embedding[known] @ weight.T
-                    loss = loss + torch.nn.functional.cross_entropy(logits, target[known])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            scheduler.step()
-    head.eval()
-    return head
-
-
 # ---------------------------------------------------------------------------- pipeline
 
 
@@ -403,8 +361,13 @@ def embedder_train(
     epochs: int = 20,
     batch_size: int = BATCH_SIZE,
     seed: int = 0,
+    tune_epochs: int = TUNE_EPOCHS,
 ) -> Path:
-    """Fit the head on frozen backbone features of myntra, street (train split) and CCP; save it."""
+    """Fit the embedder on myntra, street (train split) and CCP crops; save the checkpoint.
+
+    The head is fitted on frozen backbone features; then, unless ``tune_epochs`` is 0, a copy
+    of the backbone's top is fine-tuned with the semantic MLP (``tune_semantic_part``).
+    """
     if instance_size + semantic_size + colour_size != VECTOR_SIZE:
         raise ValueError(f"part sizes must add up to VECTOR_SIZE={VECTOR_SIZE}")
     torch.manual_seed(seed)
@@ -413,9 +376,8 @@ def embedder_train(
     items_by_set = training_items(data_dir)
     features, histograms = [], []
     # Features of colour and of greyscale input must not be mixed up in one cache folder.
-    input_kind = "grey" if extractor.grey_input else "rgb"
     for name, items in items_by_set.items():
-        cache_name = f"{name}_{FEATURE_NAME}_{input_kind}.npz"
+        cache_name = f"{name}_{FEATURE_NAME}_{input_kind(extractor)}.npz"
         cache_file = Path(cache_dir) / cache_name if cache_dir else None
         set_features, set_histograms = extract_features(
             extractor, items, cache_file, batch_size, desc=name
@@ -446,17 +408,29 @@ def embedder_train(
             getattr(head, f"{prefix}_mean").copy_(torch.from_numpy(mean))
             getattr(head, f"{prefix}_matrix").copy_(torch.from_numpy(matrix))
         head.part_weights.copy_(torch.tensor(part_weights))
+    tasks = semantic_tasks(items_by_set)
     train_semantic_head(
-        head.semantic,
-        head.semantic_input(all_features),
-        semantic_tasks(items_by_set),
-        epochs=epochs,
-        seed=seed,
+        head.semantic, head.semantic_input(all_features), tasks, epochs=epochs, seed=seed
     )
+    feature_name = FEATURE_NAME
+    if tune_epochs > 0:
+        feature_name = TUNED_FEATURE_NAME
+        head, head_config = tune_semantic_part(
+            extractor,
+            head,
+            head_config,
+            all_features,
+            tasks,
+            items_by_set,
+            tune_epochs,
+            batch_size,
+            cache_dir,
+            seed,
+        )
 
     checkpoint = {
         "backbone_name": BACKBONE_NAME,
-        "feature_name": FEATURE_NAME,
+        "feature_name": feature_name,
         "image_size": extractor.image_size,
         "max_aspect": extractor.max_aspect,
         "colour_bins": extractor.colour_bins,
@@ -466,10 +440,67 @@ def embedder_train(
         "backbone_state": {key: value.half() for key, value in backbone.net.state_dict().items()},
         "head_state": {key: value.half() for key, value in head.state_dict().items()},
     }
+    if backbone.top is not None:
+        checkpoint["tuned_top_state"] = {
+            key: value.half() for key, value in backbone.top.state_dict().items()
+        }
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, out_path)
     return out_path
+
+
+def input_kind(extractor: FeatureExtractor) -> str:
+    """Name what the backbone sees, so caches of colour and greyscale input never mix."""
+    return "grey" if extractor.grey_input else "rgb"
+
+
+def tune_semantic_part(
+    extractor: FeatureExtractor,
+    head: EmbedderHead,
+    head_config: dict,
+    features: torch.Tensor,
+    tasks: dict[str, np.ndarray],
+    items_by_set: dict[str, list[ImageItem]],
+    epochs: int,
+    batch_size: int,
+    cache_dir: Path | None,
+    seed: int,
+) -> tuple[EmbedderHead, dict]:
+    """Fine-tune a copy of the backbone's top with the semantic MLP; return the new head and config.
+
+    The new head reads ``TUNED_FEATURE_NAME`` and starts from the fitted head's parameters
+    (same shapes: the MLP reads as many values, now partly from the tuned top). With a cache
+    folder, the branch inputs and the state after each epoch are kept there, so an
+    interrupted run resumes; delete them to start over.
+    """
+    backbone = extractor.backbone
+    backbone.add_tuned_top()
+    blocks = backbone.feature_blocks(TUNED_FEATURE_NAME)
+    config = head_config | {
+        "feature_size": sum(blocks),
+        "feature_blocks": blocks,
+        "semantic_blocks": TUNED_SEMANTIC_BLOCKS,
+    }
+    tuned = EmbedderHead(**config)
+    tuned.load_state_dict(head.state_dict())
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(cache_dir) if cache_dir else Path(scratch)
+        inputs = [
+            cache_branch_inputs(
+                extractor,
+                iterate_batches(items, batch_size),
+                len(items),
+                folder,
+                f"{name}_{input_kind(extractor)}",
+            )
+            for name, items in items_by_set.items()
+        ]
+        state_file = folder / f"tune_top_{epochs}_epochs_seed_{seed}.pt" if cache_dir else None
+        fine_tune_top(
+            backbone.top, tuned, inputs, features, tasks, epochs, seed=seed, state_file=state_file
+        )
+    return tuned, config
 
 
 # ---------------------------------------------------------------------------- evaluation

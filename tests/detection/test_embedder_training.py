@@ -4,11 +4,13 @@ import csv
 import json
 
 import numpy as np
+import pytest
+import torch
 from django.core.management import call_command
 from PIL import Image, ImageDraw
 
 from detection.embedder import VECTOR_SIZE, Embedder
-from detection.embedder_training import read_street
+from detection.embedder_training import read_street, reference_backbone
 
 # (myntra category, group, shape drawn); garment_class_default maps each to a class.
 MYNTRA_KINDS = [
@@ -72,15 +74,27 @@ def write_data_set(root):
     (root / "ccp" / "boxes.json").write_text(json.dumps({"images": images}))
 
 
-def test_train_embedder_writes_a_checkpoint_that_embeds(tmp_path):
+@pytest.mark.parametrize("tune_epochs", [0, 1])
+def test_train_embedder_writes_a_checkpoint_that_embeds(tmp_path, tune_epochs):
     data = tmp_path / "data"
     write_data_set(data)
     assert 0 < len(read_street(data / "street", test=False)) < 15  # some photos held out
     out = tmp_path / "embedder.pt"
 
-    call_command("train_embedder", "--data-dir", str(data), "--out", str(out), "--epochs", "1")
+    call_command(
+        "train_embedder", "--data-dir", str(data), "--out", str(out),
+        "--epochs", "1", "--tune-epochs", str(tune_epochs),
+    )  # fmt: skip
 
     embedder = Embedder.load(out)
+    top = embedder.extractor.backbone.top
+    if tune_epochs:
+        # The semantic part reads a fine-tuned copy of the top; the original stays as it was.
+        copied = embedder.extractor.backbone.net.conv_head.weight
+        assert not torch.allclose(top.conv_head.weight, copied)
+        assert torch.equal(copied, reference_backbone().net.conv_head.weight.half().float())
+    else:
+        assert top is None
     red_top = garment("box", COLOURS["Red"], 7)
     vectors = embedder.embed([red_top, red_top.convert("L"), garment("legs", COLOURS["Blue"], 8)])
     assert vectors.shape == (3, VECTOR_SIZE)

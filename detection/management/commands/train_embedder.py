@@ -1,4 +1,4 @@
-"""Fit the fashion embedder's head on frozen backbone features and write the checkpoint."""
+"""Fit the fashion embedder (head, then the backbone's top) and write the checkpoint."""
 
 from pathlib import Path
 
@@ -7,12 +7,14 @@ from django.core.management.base import BaseCommand, CommandError
 from detection.embedder import WEIGHTS_PATH
 from detection.embedder_catalog import embedder_fit_catalog
 from detection.embedder_training import embedder_train
+from detection.semantic_training import TUNE_EPOCHS
 
 
 class Command(BaseCommand):
     help = (
-        "Fit the embedder (whitening, semantic head, colour projection) on myntra, the street "
-        "training split and CCP crops, and save detection/weights/embedder.pt; with --catalog, "
+        "Fit the embedder (whitening, semantic head, colour projection, then the backbone's top "
+        "fine-tuned for the semantic part) on myntra, the street training split and CCP crops, "
+        "and save detection/weights/embedder.pt; with --catalog, "
         "refit only the instance part to your own catalog (learned from its product families "
         "when it has them) and save a new checkpoint to --out."
     )
@@ -33,7 +35,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--cache-dir", type=Path, default=None, help="reuse/save backbone features here"
         )
-        parser.add_argument("--epochs", type=int, default=20)
+        parser.add_argument("--epochs", type=int, default=20, help="semantic MLP epochs")
+        parser.add_argument(
+            "--tune-epochs",
+            type=int,
+            default=TUNE_EPOCHS,
+            help="epochs of fine-tuning the backbone's top for the semantic part (0: frozen)",
+        )
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, data_dir, catalog, out, cache_dir, epochs, seed, **options):
@@ -50,5 +58,12 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from error
             self.stdout.write(", ".join(f"{key}: {value}" for key, value in summary.items()))
             return
-        path = embedder_train(data_dir, out, cache_dir=cache_dir, epochs=epochs, seed=seed)
+        path = embedder_train(
+            data_dir,
+            out,
+            cache_dir=cache_dir,
+            epochs=epochs,
+            seed=seed,
+            tune_epochs=options["tune_epochs"],
+        )
         self.stdout.write(f"wrote {path}")
