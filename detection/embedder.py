@@ -5,7 +5,9 @@ Pipeline (see detection/weights/EMBEDDER.md for data, metrics and how it was fit
 1. preprocess: RGB, shorter side to IMAGE_SIZE, longer side centre-cropped to at most
    MAX_ASPECT x IMAGE_SIZE (keeps a whole portrait product shot instead of a square crop).
 2. backbone: frozen ImageNet EfficientNet-Lite0, GeM-pooled features of its last conv layer
-   and of two mid-level layers in one pass, run with ONNX Runtime when available, else torch
+   and of two mid-level layers in one pass (and, in checkpoints trained with
+   ``train_embedder --tune-epochs``, those of a fine-tuned copy of its top, ``TunedTop``, for
+   the semantic part), run with ONNX Runtime when available, else torch
    (see ``detection.embedder_runtime``).
    The backbone sees the image in greyscale: colour variants of one product then look alike
    to it, and colour enters the vector only through its own part (the colour histogram of
@@ -54,10 +56,10 @@ TUNED_FEATURE_NAME = "gem_mid_tuned"  # the same with a fine-tuned top's pooling
 # features describe cut and texture, which tell a product's colour variants from look-alikes
 # better than the head conv alone (hm family Recall@1, EMBEDDER.md).
 MID_LEVEL_STAGES = (4, 6)
-# Stages from here on are copied into a fine-tuned branch (``TunedTop``) that feeds the
-# semantic part; the frozen original keeps feeding the instance part. Fine-tuning on garment
-# types washes out the instance detail similar-item search needs (EMBEDDER.md), and the top
-# alone is cheap: about 12% of a backbone pass on the CPU.
+# Optional (``train_embedder --tune-epochs``): stages from here on are copied into a
+# fine-tuned branch (``TunedTop``) that feeds the semantic part, while the frozen original
+# keeps feeding the instance part: fine-tuning on garment types washes out the instance detail
+# similar-item search needs (EMBEDDER.md). The copy costs 18% of the embedder's throughput.
 TUNED_FROM_STAGE = 5
 # EfficientNet-Lite was trained on inputs scaled to [-1, 1].
 PIXEL_MEAN = (0.5, 0.5, 0.5)

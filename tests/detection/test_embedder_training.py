@@ -96,9 +96,13 @@ def test_train_embedder_writes_a_checkpoint_that_embeds(tmp_path, tune_epochs):
     else:
         assert top is None
     red_top = garment("box", COLOURS["Red"], 7)
-    vectors = embedder.embed([red_top, red_top.convert("L"), garment("legs", COLOURS["Blue"], 8)])
+    photos = [red_top, red_top.convert("L"), garment("legs", COLOURS["Blue"], 8)]
+    vectors = embedder.embed(photos)
     assert vectors.shape == (3, VECTOR_SIZE)
     assert vectors.dtype == np.float32
     assert np.isfinite(vectors).all()
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
     assert vectors[0] @ vectors[2] < 0.999  # different photos, different vectors
+    # The default runtime (ONNX Runtime where installed) exports what torch computes.
+    reference = Embedder.load(out, runtime="torch").embed(photos)
+    assert (vectors * reference).sum(axis=1).min() > 0.9999

@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 from detection import config
 from detection.api import detect, embed, model_version
 from detection.detector import detector_load
+from detection.embedder import WEIGHTS_PATH
 from search.models import EMBEDDING_DIMENSIONS
 
 
@@ -93,7 +94,7 @@ def test_model_version_names_both_checkpoints():
     assert int(version, 16) >= 0
 
 
-@pytest.mark.parametrize("path", [config.WEIGHTS_PT])
+@pytest.mark.parametrize("path", [config.WEIGHTS_PT, WEIGHTS_PATH])
 def test_checkpoints_are_small_and_have_model_cards(path):
     assert path.stat().st_size < 30 * 2**20
     assert (path.parent / "DETECTOR.md").exists()
