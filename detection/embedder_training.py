@@ -376,7 +376,6 @@ def embedder_train(
     extractor = FeatureExtractor(backbone, FEATURE_NAME)
     items_by_set = training_items(data_dir)
     features, histograms = [], []
-    # Features of colour and of greyscale input must not be mixed up in one cache folder.
     for name, items in items_by_set.items():
         cache_name = f"{name}_{FEATURE_NAME}_{input_kind(extractor)}.npz"
         cache_file = Path(cache_dir) / cache_name if cache_dir else None
@@ -413,9 +412,7 @@ def embedder_train(
     train_semantic_head(
         head.semantic, head.semantic_input(all_features), tasks, epochs=epochs, seed=seed
     )
-    feature_name = FEATURE_NAME
     if tune_epochs > 0:
-        feature_name = TUNED_FEATURE_NAME
         head, head_config = tune_semantic_part(
             extractor,
             head,
@@ -431,7 +428,7 @@ def embedder_train(
 
     checkpoint = {
         "backbone_name": BACKBONE_NAME,
-        "feature_name": feature_name,
+        "feature_name": TUNED_FEATURE_NAME if backbone.top is not None else FEATURE_NAME,
         "image_size": extractor.image_size,
         "max_aspect": extractor.max_aspect,
         "colour_bins": extractor.colour_bins,
