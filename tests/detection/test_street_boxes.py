@@ -116,7 +116,6 @@ def exported_street_photo(out, name: str, box: tuple[int, int, int, int]) -> Non
     (out / "labels" / "train" / f"{name}.txt").write_text(label)
 
 
-
 def test_backgrounds_have_empty_labels_and_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(detector_data, "PLAIN_BACKGROUNDS", 3)
     out = tmp_path / "data"
@@ -132,7 +131,9 @@ def test_backgrounds_have_empty_labels_and_resume(tmp_path, monkeypatch):
     assert count == 4
     assert all(label.read_text() == "" for label in labels)
     for label in labels:
-        assert cv2.imread(str(out / "images" / "train" / f"{label.stem}.jpg")) is not None
+        image_path = out / "images" / "train" / f"{label.stem}.jpg"
+        assert cv2.imread(str(image_path)) is not None
+        assert not image_path.is_symlink()  # a written photo, never a link to a street photo
     stamps = modification_times(out / "images" / "train")
     assert backgrounds_export(out) == count
     assert modification_times(out / "images" / "train") == stamps
