@@ -4,11 +4,10 @@ Pipeline (see detection/weights/EMBEDDER.md for data, metrics and how it was fit
 
 1. preprocess: RGB, shorter side to IMAGE_SIZE, longer side centre-cropped to at most
    MAX_ASPECT x IMAGE_SIZE (keeps a whole portrait product shot instead of a square crop).
-2. backbone: frozen ImageNet EfficientNet-Lite0, GeM-pooled features of its last conv layer
-   and of two mid-level layers in one pass (and, in checkpoints trained with
-   ``train_embedder --tune-epochs``, those of a fine-tuned copy of its top, ``TunedTop``, for
-   the semantic part), run with ONNX Runtime when available, else torch
-   (see ``detection.embedder_runtime``).
+2. backbone: ImageNet EfficientNet-Lite0 (frozen, or with its top fine-tuned by
+   ``train_embedder --tune-epochs``, see ``BackboneTop``), GeM-pooled features of its last
+   conv layer and of two mid-level layers in one pass, run with ONNX Runtime when
+   available, else torch (see ``detection.embedder_runtime``).
    The backbone sees the image in greyscale: colour variants of one product then look alike
    to it, and colour enters the vector only through its own part (the colour histogram of
    the full-colour image).
@@ -21,7 +20,6 @@ No Django imports here: the Django side only calls ``get_embedder().embed(images
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import threading
@@ -51,15 +49,13 @@ VECTOR_SIZE = 512
 
 BACKBONE_NAME = "efficientnet_lite0"
 FEATURE_NAME = "gem_mid"  # which pooling of the backbone feeds the head (see BackboneFeatures)
-TUNED_FEATURE_NAME = "gem_mid_tuned"  # the same with a fine-tuned top's poolings appended
 # Stages whose last block's depthwise activation is pooled too (``gem_mid``): mid-level
 # features describe cut and texture, which tell a product's colour variants from look-alikes
 # better than the head conv alone (hm family Recall@1, EMBEDDER.md).
 MID_LEVEL_STAGES = (4, 6)
-# Optional (``train_embedder --tune-epochs``): stages from here on are copied into a
-# fine-tuned branch (``TunedTop``) that feeds the semantic part, while the frozen original
-# keeps feeding the instance part: fine-tuning on garment types washes out the instance detail
-# similar-item search needs (EMBEDDER.md). The copy costs 18% of the embedder's throughput.
+# ``train_embedder --tune-epochs`` fine-tunes the stages from here on (``BackboneTop``) and
+# keeps the ones below frozen: stage 4 then still gives the instance part the ImageNet detail
+# that fine-tuning on garment types washes out (EMBEDDER.md).
 TUNED_FROM_STAGE = 5
 # EfficientNet-Lite was trained on inputs scaled to [-1, 1].
 PIXEL_MEAN = (0.5, 0.5, 0.5)
@@ -162,7 +158,6 @@ class BackboneFeatures(nn.Module):
         self.net = timm.create_model(name, pretrained=False, num_classes=0).to(
             memory_format=torch.channels_last
         )
-        self.top: TunedTop | None = None
 
     def load_reference_weights(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Load a state dict of the original EfficientNet-Lite release (same order as timm)."""
@@ -177,9 +172,10 @@ class BackboneFeatures(nn.Module):
             renamed[own_key] = value
         self.net.load_state_dict(renamed)
 
-    def add_tuned_top(self) -> None:
-        """Add a trainable copy of the stages from ``TUNED_FROM_STAGE`` on (``gem_mid_tuned``)."""
-        self.top = TunedTop(self.net)
+    def top(self) -> BackboneTop:
+        """Return the stages from ``TUNED_FROM_STAGE`` on as a module sharing this backbone's
+        parameters: training it fine-tunes the backbone in place."""
+        return BackboneTop(self.net)
 
     def stem(self, images: torch.Tensor) -> torch.Tensor:
         """Run the first convolution."""
@@ -195,57 +191,54 @@ class BackboneFeatures(nn.Module):
 
         ``avg``/``gem``: the head conv, average- or GeM-pooled; ``block``: the last block's
         output, averaged; ``gem_mid``: ``gem`` followed by the GeM of the depthwise activations
-        of the last block of each stage in ``MID_LEVEL_STAGES`` (blocks in ``feature_blocks``);
-        ``gem_mid_tuned`` (with a tuned top only): ``gem_mid`` followed by the tuned top's
-        poolings.
+        of the last block of each stage in ``MID_LEVEL_STAGES`` (blocks in ``feature_blocks``).
         """
         net = self.net
-        branch, early = run_stages(net.blocks[:TUNED_FROM_STAGE], self.stem(images), 0)
-        x, late = run_stages(net.blocks[TUNED_FROM_STAGE:], branch, TUNED_FROM_STAGE)
-        mid_level = early + late
+        x, mid_level = run_stages(net.blocks, self.stem(images), 0)
         block = x.mean(dim=(2, 3))
         x = net.bn2(net.conv_head(x))
         gem = gem_pool(x)
-        features = {
+        return {
             "avg": x.mean(dim=(2, 3)),
             "gem": gem,
             "block": block,
             "gem_mid": torch.cat([gem, *mid_level], dim=1),
         }
-        if self.top is not None:
-            features["gem_mid_tuned"] = torch.cat([features["gem_mid"], self.top(branch)], dim=1)
-        return features
 
     def feature_blocks(self, feature_name: str) -> tuple[int, ...]:
         """Sizes of the separately pooled blocks that make up feature ``feature_name``."""
-        if feature_name not in ("gem_mid", "gem_mid_tuned"):
+        if feature_name != "gem_mid":
             return ()  # one block
         head = self.net.conv_head.out_channels
-        blocks = (head, *(self.net.blocks[i][-1].conv_dw.out_channels for i in MID_LEVEL_STAGES))
-        if feature_name == "gem_mid":
-            return blocks
-        tuned = [self.net.blocks[i][-1].conv_dw.out_channels for i in TunedTop.mid_level_stages]
-        return (*blocks, head, *tuned)
+        return (head, *(self.net.blocks[i][-1].conv_dw.out_channels for i in MID_LEVEL_STAGES))
 
 
-class TunedTop(nn.Module):
-    """A trainable copy of a backbone's stages from ``TUNED_FROM_STAGE`` on, and its head conv.
+class BackboneTop(nn.Module):
+    """A backbone's stages from ``TUNED_FROM_STAGE`` on and its head conv, not copied.
 
-    Reads ``BackboneFeatures.branch_input`` and returns the GeM of its head conv followed by
-    the GeM of the depthwise activations of its stages in ``MID_LEVEL_STAGES``.
+    It reads ``BackboneFeatures.branch_input``, so fine-tuning can run it alone on cached
+    branch inputs, and it shares the backbone's parameters, so what it learns is what the
+    backbone computes afterwards, at no extra inference cost.
     """
-
-    mid_level_stages = tuple(index for index in MID_LEVEL_STAGES if index >= TUNED_FROM_STAGE)
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
-        self.blocks = copy.deepcopy(net.blocks[TUNED_FROM_STAGE:])
-        self.conv_head = copy.deepcopy(net.conv_head)
-        self.bn2 = copy.deepcopy(net.bn2)
+        self.blocks = net.blocks[TUNED_FROM_STAGE:]  # a new Sequential of the same blocks
+        self.conv_head = net.conv_head
+        self.bn2 = net.bn2
 
     def forward(self, branch: torch.Tensor) -> torch.Tensor:
+        """Return the GeM of the head conv and of the mid-level stages this top runs."""
         x, mid_level = run_stages(self.blocks, branch, TUNED_FROM_STAGE)
         return torch.cat([gem_pool(self.bn2(self.conv_head(x))), *mid_level], dim=1)
+
+    def gem_mid(self, branch: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Return ``gem_mid`` features: this top's poolings of ``branch`` in place of those in
+        ``features`` (``gem_mid`` rows of the same images), whose lower stages' poolings stay."""
+        pooled = self(branch)
+        head = self.conv_head.out_channels
+        lower = features.shape[1] - pooled.shape[1]
+        return torch.cat([pooled[:, :head], features[:, head : head + lower], pooled[:, head:]], 1)
 
 
 def run_stages(
@@ -452,11 +445,6 @@ class Embedder:
         backbone.net.load_state_dict(
             {k: v.float() for k, v in checkpoint["backbone_state"].items()}
         )
-        if "tuned_top_state" in checkpoint:
-            backbone.add_tuned_top()
-            backbone.top.load_state_dict(
-                {k: v.float() for k, v in checkpoint["tuned_top_state"].items()}
-            )
         self.extractor = FeatureExtractor(
             backbone,
             checkpoint["feature_name"],

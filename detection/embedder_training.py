@@ -27,7 +27,6 @@ from detection.embedder import (
     BACKBONE_NAME,
     BATCH_SIZE,
     FEATURE_NAME,
-    TUNED_FEATURE_NAME,
     VECTOR_SIZE,
     WEIGHTS_PATH,
     BackboneFeatures,
@@ -36,8 +35,10 @@ from detection.embedder import (
     FeatureExtractor,
 )
 from detection.semantic_training import (
+    TUNE_EPOCHS,
     cache_branch_inputs,
     fine_tune_top,
+    top_features,
     train_semantic_head,
 )
 
@@ -67,9 +68,6 @@ PART_WEIGHTS = (1.0, 1.0, 0.25)  # instance, semantic, colour (colour costs fami
 INSTANCE_BLOCKS = (1, 2)
 # The semantic MLP reads all of them (street P@10 0.782 with the head conv alone, 0.793).
 SEMANTIC_BLOCKS = (0, 1, 2)
-# With a fine-tuned top (``gem_mid_tuned``), it reads the same three poolings, the head conv and
-# stage 6 taken from the tuned copy (blocks 3 and 4) and stage 4 from the frozen stages below it.
-TUNED_SEMANTIC_BLOCKS = (3, 1, 4)
 
 STREET_TEST_FRACTION = 0.3  # share of street photos held out as test queries (never trained on)
 TOP_K = 10
@@ -360,14 +358,13 @@ def embedder_train(
     epochs: int = 20,
     batch_size: int = BATCH_SIZE,
     seed: int = 0,
-    tune_epochs: int = 0,
+    tune_epochs: int = TUNE_EPOCHS,
 ) -> Path:
     """Fit the embedder on myntra, street (train split) and CCP crops; save the checkpoint.
 
-    The head is fitted on frozen backbone features; with ``tune_epochs``, a copy of the
-    backbone's top is then fine-tuned with the semantic MLP (``tune_semantic_part``). The
-    shipped file does not: that gained 0.005-0.010 on the metrics for 18% of the indexing
-    throughput (EMBEDDER.md).
+    The head is fitted on frozen backbone features; with ``tune_epochs``, the backbone's top
+    is then fine-tuned with the semantic MLP and the instance projection refitted
+    (``tune_top``).
     """
     if instance_size + semantic_size + colour_size != VECTOR_SIZE:
         raise ValueError(f"part sizes must add up to VECTOR_SIZE={VECTOR_SIZE}")
@@ -398,25 +395,21 @@ def embedder_train(
         "semantic_blocks": SEMANTIC_BLOCKS,
     }
     head = EmbedderHead(**head_config)
+    fit_instance_projection(head, all_features)
     with torch.no_grad():
-        for prefix, data, size in (
-            ("instance", head.instance_input(all_features).numpy(), instance_size),
-            ("colour", all_histograms, colour_size),
-        ):
-            # Shrinkage on the colour part: its small components are mostly quantisation noise.
-            mean, matrix = fit_whitening(data, size, shrinkage=0.0 if prefix == "instance" else 1.0)
-            getattr(head, f"{prefix}_mean").copy_(torch.from_numpy(mean))
-            getattr(head, f"{prefix}_matrix").copy_(torch.from_numpy(matrix))
+        # Shrinkage on the colour part: its small components are mostly quantisation noise.
+        mean, matrix = fit_whitening(all_histograms, colour_size, shrinkage=1.0)
+        head.colour_mean.copy_(torch.from_numpy(mean))
+        head.colour_matrix.copy_(torch.from_numpy(matrix))
         head.part_weights.copy_(torch.tensor(part_weights))
     tasks = semantic_tasks(items_by_set)
     train_semantic_head(
         head.semantic, head.semantic_input(all_features), tasks, epochs=epochs, seed=seed
     )
     if tune_epochs > 0:
-        head, head_config = tune_semantic_part(
+        tune_top(
             extractor,
             head,
-            head_config,
             all_features,
             tasks,
             items_by_set,
@@ -428,7 +421,7 @@ def embedder_train(
 
     checkpoint = {
         "backbone_name": BACKBONE_NAME,
-        "feature_name": TUNED_FEATURE_NAME if backbone.top is not None else FEATURE_NAME,
+        "feature_name": FEATURE_NAME,
         "image_size": extractor.image_size,
         "max_aspect": extractor.max_aspect,
         "colour_bins": extractor.colour_bins,
@@ -438,10 +431,6 @@ def embedder_train(
         "backbone_state": {key: value.half() for key, value in backbone.net.state_dict().items()},
         "head_state": {key: value.half() for key, value in head.state_dict().items()},
     }
-    if backbone.top is not None:
-        checkpoint["tuned_top_state"] = {
-            key: value.half() for key, value in backbone.top.state_dict().items()
-        }
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, out_path)
@@ -453,10 +442,18 @@ def input_kind(extractor: FeatureExtractor) -> str:
     return "grey" if extractor.grey_input else "rgb"
 
 
-def tune_semantic_part(
+def fit_instance_projection(head: EmbedderHead, features: torch.Tensor) -> None:
+    """Fit ``head``'s instance part (PCA whitening of its blocks) on backbone features."""
+    size = head.instance_matrix.shape[1]
+    mean, matrix = fit_whitening(head.instance_input(features).numpy(), size)
+    with torch.no_grad():
+        head.instance_mean.copy_(torch.from_numpy(mean))
+        head.instance_matrix.copy_(torch.from_numpy(matrix))
+
+
+def tune_top(
     extractor: FeatureExtractor,
     head: EmbedderHead,
-    head_config: dict,
     features: torch.Tensor,
     tasks: dict[str, np.ndarray],
     items_by_set: dict[str, list[ImageItem]],
@@ -464,24 +461,16 @@ def tune_semantic_part(
     batch_size: int,
     cache_dir: Path | None,
     seed: int,
-) -> tuple[EmbedderHead, dict]:
-    """Fine-tune a copy of the backbone's top with the semantic MLP; return the new head and config.
+) -> None:
+    """Fine-tune the backbone's top with the semantic MLP, in place; refit the instance part.
 
-    The new head reads ``TUNED_FEATURE_NAME`` and starts from the fitted head's parameters
-    (same shapes: the MLP reads as many values, now partly from the tuned top). With a cache
-    folder, the branch inputs and the state after each epoch are kept there, so an
-    interrupted run resumes; delete them to start over.
+    ``features`` are the frozen backbone's features of ``items_by_set``, which the head was
+    fitted on. The checkpoint keeps its layout: the backbone computes the same poolings with
+    tuned weights, so inference costs what it did. With a cache folder, the branch inputs and
+    the state after each epoch are kept there, so an interrupted run resumes; delete them to
+    start over.
     """
-    backbone = extractor.backbone
-    backbone.add_tuned_top()
-    blocks = backbone.feature_blocks(TUNED_FEATURE_NAME)
-    config = head_config | {
-        "feature_size": sum(blocks),
-        "feature_blocks": blocks,
-        "semantic_blocks": TUNED_SEMANTIC_BLOCKS,
-    }
-    tuned = EmbedderHead(**config)
-    tuned.load_state_dict(head.state_dict())
+    top = extractor.backbone.top()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(cache_dir) if cache_dir else Path(scratch)
         inputs = [
@@ -495,10 +484,9 @@ def tune_semantic_part(
             for name, items in items_by_set.items()
         ]
         state_file = folder / f"tune_top_{epochs}_epochs_seed_{seed}.pt" if cache_dir else None
-        fine_tune_top(
-            backbone.top, tuned, inputs, features, tasks, epochs, seed=seed, state_file=state_file
-        )
-    return tuned, config
+        fine_tune_top(top, head, inputs, features, tasks, epochs, seed=seed, state_file=state_file)
+        # The tuned stage 6 feeds the instance part too: whiten what it now computes.
+        fit_instance_projection(head, top_features(top, inputs, features))
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -510,13 +498,11 @@ def with_catalog_whitening(head: EmbedderHead, catalog_features: torch.Tensor) -
     This is the optional, label-free per-catalog step: PCA whitening learned on the very
     catalog being indexed (queries are then embedded with the same copy).
     """
-    refitted = copy.deepcopy(head)
     size = head.instance_matrix.shape[1]
     if len(catalog_features) <= size:
         raise ValueError(f"per-catalog whitening needs more than {size} images")
-    mean, matrix = fit_whitening(head.instance_input(catalog_features).numpy(), size)
-    refitted.instance_mean.copy_(torch.from_numpy(mean))
-    refitted.instance_matrix.copy_(torch.from_numpy(matrix))
+    refitted = copy.deepcopy(head)
+    fit_instance_projection(refitted, catalog_features)
     return refitted
 
 

@@ -5,12 +5,12 @@ classification is the practical route to an embedding), so data sets with differ
 sets (myntra product types, street labels, CCP garment labels) train one shared embedding.
 
 1. ``train_semantic_head``: the MLP on frozen backbone features.
-2. ``fine_tune_top``: a trainable copy of the backbone's last stages (``TunedTop``) and the
-   MLP together, warm started from step 1. The instance part keeps reading the frozen
-   original, because fine-tuning on garment types washes out the instance detail that
-   similar-item search needs (EMBEDDER.md). The frozen stages below the copy are run once
-   per training image and their output is cached on disk ("branch inputs"), so an epoch only
-   runs the top (4.5 min for the 15,674 training photos on two CPU cores, EMBEDDER.md).
+2. ``fine_tune_top``: the backbone's last stages (``BackboneTop``, in place) and the MLP
+   together, warm started from step 1. The stages below stay frozen, so the instance part
+   keeps stage 4's ImageNet detail, which fine-tuning on garment types would wash out
+   (EMBEDDER.md). The frozen stages are run once per training image and their output is
+   cached on disk ("branch inputs"), so an epoch only runs the top (4.5 min for the 15,674
+   training photos on two CPU cores, EMBEDDER.md).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from PIL import Image
 from torch import nn
 from tqdm import tqdm
 
-from detection.embedder import EmbedderHead, FeatureExtractor, group_by_shape
+from detection.embedder import BackboneTop, EmbedderHead, FeatureExtractor, group_by_shape
 
 LOGIT_SCALE = 16.0  # cosine softmax temperature; keeps classes spread on the sphere
 TUNE_EPOCHS = 3
-TOP_LEARNING_RATE = 1e-4  # the copied ImageNet stages: small steps keep what they know
+TOP_LEARNING_RATE = 1e-4  # the ImageNet stages: small steps keep what they know
 HEAD_LEARNING_RATE = 5e-4  # the MLP and classifiers, already fitted once in step 1
 TUNE_BATCH_SIZE = 48
 TUNE_INPUT_DROPOUT = 0.1
@@ -176,21 +176,28 @@ def cache_branch_inputs(
     return BranchInputs(np.load(flat_file, mmap_mode="r"), offsets, shapes)
 
 
-def top_features(top: nn.Module, inputs: Sequence[BranchInputs], batch_size: int) -> torch.Tensor:
-    """Return the top's poolings of every branch input, rows in input order."""
-    parts = []
-    with tqdm(total=sum(map(len, inputs)), desc="tuned top: poolings", unit="img") as progress:
+def top_features(
+    top: BackboneTop,
+    inputs: Sequence[BranchInputs],
+    frozen_features: torch.Tensor,
+    batch_size: int = TUNE_BATCH_SIZE,
+) -> torch.Tensor:
+    """Return the ``gem_mid`` features the backbone computes with ``top``, rows in input order.
+
+    ``frozen_features`` (rows following ``inputs``) give the poolings of the stages below it.
+    """
+    features = torch.empty_like(frozen_features)
+    start = 0
+    top.eval()
+    with tqdm(total=len(features), desc="tuned top: features", unit="img") as progress:
         for set_inputs in inputs:
-            pooled = None
             for batch in set_inputs.batches(batch_size):
+                rows = start + np.asarray(batch)
                 with torch.no_grad():
-                    output = top(set_inputs.batch(batch))
-                if pooled is None:
-                    pooled = torch.empty(len(set_inputs), output.shape[1])
-                pooled[batch] = output
+                    features[rows] = top.gem_mid(set_inputs.batch(batch), frozen_features[rows])
                 progress.update(len(batch))
-            parts.append(pooled)
-    return torch.cat([part for part in parts if part is not None])
+            start += len(set_inputs)
+    return features
 
 
 def class_mean_classifiers(
@@ -208,7 +215,7 @@ def class_mean_classifiers(
 
 
 def fine_tune_top(
-    top: nn.Module,
+    top: BackboneTop,
     head: EmbedderHead,
     inputs: Sequence[BranchInputs],
     frozen_features: torch.Tensor,
@@ -221,9 +228,9 @@ def fine_tune_top(
     """Train ``top`` and ``head.semantic`` together on the labelled tasks, in place.
 
     ``inputs`` are the branch inputs of the training sets, whose rows follow one another in
-    ``frozen_features`` (the frozen backbone's features) and in ``task_labels``; the MLP reads
-    ``head.semantic_input`` of the frozen features followed by the top's poolings. With
-    ``state_file``, the state after each epoch is saved there and a rerun resumes from it.
+    ``frozen_features`` (the frozen backbone's ``gem_mid`` features) and in ``task_labels``;
+    the MLP reads the features the backbone computes with the top (``BackboneTop.gem_mid``).
+    With ``state_file``, the state after each epoch is saved there and a rerun resumes from it.
     """
     labels = {task: torch.from_numpy(values) for task, values in task_labels.items()}
     starts = np.cumsum([0] + [len(set_inputs) for set_inputs in inputs])
@@ -235,13 +242,11 @@ def fine_tune_top(
         return F.normalize(head.semantic(semantic_input), dim=1)
 
     resuming = state_file is not None and state_file.exists()
-    if resuming:  # the classifiers come from the saved state: no first pass over the inputs
+    if resuming:  # the classifiers come from the saved state
         classifiers = task_classifiers(head.semantic[-1].out_features, labels)
-    else:
-        top.eval()
+    else:  # the untrained top computes the frozen features: start from the fitted MLP's classes
         with torch.no_grad():
-            start = torch.cat([frozen_features, top_features(top, inputs, batch_size)], dim=1)
-            classifiers = class_mean_classifiers(embed(start), labels)
+            classifiers = class_mean_classifiers(embed(frozen_features), labels)
     optimiser = torch.optim.AdamW(
         [
             {"params": top.parameters(), "lr": TOP_LEARNING_RATE},
@@ -292,7 +297,7 @@ def fine_tune_top(
             if torch.rand(1, generator=generator).item() < 0.5:
                 branch = branch.flip(3)  # a mirrored garment is the same garment
             rows = torch.from_numpy(starts[k] + np.asarray(batch))
-            features = torch.cat([frozen_features[rows], top(branch)], dim=1)
+            features = top.gem_mid(branch, frozen_features[rows])
             loss = multi_task_loss(embed(features, TUNE_INPUT_DROPOUT), classifiers, labels, rows)
             optimiser.zero_grad()
             loss.backward()

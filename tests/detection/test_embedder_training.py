@@ -9,7 +9,7 @@ import torch
 from django.core.management import call_command
 from PIL import Image, ImageDraw
 
-from detection.embedder import VECTOR_SIZE, Embedder
+from detection.embedder import TUNED_FROM_STAGE, VECTOR_SIZE, Embedder
 from detection.embedder_training import read_street, reference_backbone
 
 # (myntra category, group, shape drawn); garment_class_default maps each to a class.
@@ -87,14 +87,16 @@ def test_train_embedder_writes_a_checkpoint_that_embeds(tmp_path, tune_epochs):
     )  # fmt: skip
 
     embedder = Embedder.load(out)
-    top = embedder.extractor.backbone.top
-    if tune_epochs:
-        # The semantic part reads a fine-tuned copy of the top; the original stays as it was.
-        copied = embedder.extractor.backbone.net.conv_head.weight
-        assert not torch.allclose(top.conv_head.weight, copied)
-        assert torch.equal(copied, reference_backbone().net.conv_head.weight.half().float())
-    else:
-        assert top is None
+    net, imagenet = embedder.extractor.backbone.net, reference_backbone().net
+    # The top is fine-tuned in place, below it the backbone stays ImageNet's.
+    moved = not torch.allclose(net.conv_head.weight, imagenet.conv_head.weight.half().float())
+    assert moved == (tune_epochs > 0)
+    below = slice(0, TUNED_FROM_STAGE)
+    assert all(
+        torch.equal(p, q.half().float())
+        for p, q in zip(net.blocks[below].parameters(), imagenet.blocks[below].parameters(),
+                        strict=True)
+    )
     red_top = garment("box", COLOURS["Red"], 7)
     photos = [red_top, red_top.convert("L"), garment("legs", COLOURS["Blue"], 8)]
     vectors = embedder.embed(photos)

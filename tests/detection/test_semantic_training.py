@@ -5,31 +5,34 @@ import pytest
 import torch
 
 from detection.embedder import (
-    MID_LEVEL_STAGES,
-    TUNED_FEATURE_NAME,
+    FEATURE_NAME,
+    TUNED_FROM_STAGE,
     BackboneFeatures,
     EmbedderHead,
     FeatureExtractor,
 )
-from detection.semantic_training import cache_branch_inputs, fine_tune_top
+from detection.semantic_training import cache_branch_inputs, fine_tune_top, top_features
 from tests.detection.test_embedder_training import COLOURS, garment
 
 
-def test_a_fresh_tuned_top_repeats_the_frozen_poolings():
+def test_the_top_is_the_backbone_own_and_recomputes_its_features():
     torch.manual_seed(0)
     backbone = BackboneFeatures().eval()
-    backbone.add_tuned_top()
+    top = backbone.top()
+    images = torch.randn(2, 3, 224, 160)
     with torch.no_grad():
-        pooled = backbone(torch.randn(2, 3, 224, 160))
+        features = backbone(images)[FEATURE_NAME]
+        again = top.gem_mid(backbone.branch_input(images), features)
 
-    blocks = backbone.feature_blocks(TUNED_FEATURE_NAME)
-    frozen = backbone.feature_blocks("gem_mid")
-    assert blocks[: len(frozen)] == frozen
-    assert pooled[TUNED_FEATURE_NAME].shape == (2, sum(blocks))
-    _, *mid_level = pooled[TUNED_FEATURE_NAME].split(blocks, dim=1)
-    # An untrained copy computes what the stages it copies compute.
-    assert torch.allclose(mid_level[len(frozen) - 1], pooled["gem"], atol=1e-5)
-    assert torch.allclose(mid_level[-1], mid_level[len(MID_LEVEL_STAGES) - 1], atol=1e-5)
+    assert torch.allclose(again, features, atol=1e-5)
+    # Not a copy: training the top trains the backbone.
+    assert top.conv_head.weight is backbone.net.conv_head.weight
+    assert all(p is q for p, q in zip(top.blocks.parameters(),
+                                       backbone.net.blocks[TUNED_FROM_STAGE:].parameters(),
+                                       strict=True))
+    # The stages below it are not part of it.
+    first_below = next(backbone.net.blocks[TUNED_FROM_STAGE - 1].parameters())
+    assert all(p is not first_below for p in top.parameters())
 
 
 def photos(count: int) -> list:
@@ -64,12 +67,12 @@ def test_branch_inputs_are_computed_once_and_keep_each_photo_shape(extractor, tm
     assert not list(tmp_path.glob("*.tmp*"))
 
 
-def tuning_setup(extractor, folder):
-    """A tuned top, a head reading it, branch inputs of two sets and their frozen features."""
-    backbone = extractor.backbone
-    backbone.add_tuned_top()
-    blocks = backbone.feature_blocks(TUNED_FEATURE_NAME)
-    head = EmbedderHead(sum(blocks), 4, 8, 8, 2, 16, blocks, (1, 2), (3, 1, 4))
+def tuning_setup(folder):
+    """A fresh backbone's top, a head, branch inputs of two sets and their frozen features."""
+    torch.manual_seed(0)  # the same backbone and starting MLP in every run
+    extractor = FeatureExtractor(BackboneFeatures(), runtime="torch")
+    blocks = extractor.backbone.feature_blocks(FEATURE_NAME)
+    head = EmbedderHead(sum(blocks), 4, 8, 8, 2, 16, blocks, (1, 2), (0, 1, 2))
     sets = [photos(6), photos(9)[3:]]
     inputs = [
         cache_branch_inputs(extractor, [images], len(images), folder, f"set{k}")
@@ -78,13 +81,13 @@ def tuning_setup(extractor, folder):
     with torch.no_grad():
         frozen = extractor.extract([image for images in sets for image in images])[0]
     labels = {"class": np.array([0, 1] * 6), "fine": np.array([0, 1, 2, -1] * 3)}
-    return backbone.top, head, inputs, frozen, labels
+    return extractor.backbone, head, inputs, frozen, labels
 
 
-def trained_weights(extractor, tmp_path, interrupt_after_calls=None):
-    torch.manual_seed(0)  # the same starting MLP in every run
-    top, head, inputs, frozen, labels = tuning_setup(extractor, tmp_path / "inputs")
-    state_file = tmp_path / "state.pt"
+def fine_tuned(tmp_path, interrupt_after_calls=None):
+    """Fine-tune a fresh backbone's top; return the backbone, head, inputs and frozen features."""
+    backbone, head, inputs, frozen, labels = tuning_setup(tmp_path / "inputs")
+    top, state_file = backbone.top(), tmp_path / "state.pt"
     if interrupt_after_calls is not None:
         forward, calls = top.forward, []
 
@@ -97,19 +100,45 @@ def trained_weights(extractor, tmp_path, interrupt_after_calls=None):
         top.forward = interrupted_forward
         with pytest.raises(KeyboardInterrupt):
             fine_tune_top(top, head, inputs, frozen, labels, 3, 4, state_file=state_file)
-        torch.manual_seed(0)
-        top, head, inputs, frozen, labels = tuning_setup(extractor, tmp_path / "inputs")
+        backbone, head, inputs, frozen, labels = tuning_setup(tmp_path / "inputs")
+        top = backbone.top()
     fine_tune_top(top, head, inputs, frozen, labels, 3, 4, state_file=state_file)
-    return [p.detach().clone() for p in [*top.parameters(), *head.semantic.parameters()]]
+    return backbone, head, inputs, frozen
 
 
-def test_an_interrupted_fine_tuning_resumes_where_it_stopped(extractor, tmp_path):
-    start_top = extractor.backbone.net.conv_head.weight.detach().clone()
-    unbroken = trained_weights(extractor, tmp_path / "unbroken")
-    # Interrupted in the second epoch: the first pass over the inputs and each epoch make 4 calls.
-    resumed = trained_weights(extractor, tmp_path / "resumed", interrupt_after_calls=4 + 4 + 2)
+def test_an_interrupted_fine_tuning_resumes_where_it_stopped(tmp_path):
+    backbone, head, _, _ = fine_tuned(tmp_path / "unbroken")
+    # Interrupted in the second epoch: each epoch makes 4 calls.
+    resumed, resumed_head, _, _ = fine_tuned(tmp_path / "resumed", interrupt_after_calls=4 + 2)
 
-    assert all(torch.equal(a, b) for a, b in zip(unbroken, resumed, strict=True))
-    tuned_conv_head = extractor.backbone.top.conv_head.weight
-    assert not torch.allclose(tuned_conv_head, start_top)  # training moved the copy
-    assert torch.equal(extractor.backbone.net.conv_head.weight, start_top)  # not the original
+    def weights(net, mlp):
+        return [p.detach() for p in [*net.parameters(), *mlp.parameters()]]
+
+    unbroken = weights(backbone.net, head.semantic)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(unbroken, weights(resumed.net, resumed_head.semantic), strict=True)
+    )
+    torch.manual_seed(0)
+    start = BackboneFeatures().net
+    below = slice(0, TUNED_FROM_STAGE)
+    # Training moved the top in place and left the stages below it as they were.
+    assert not torch.allclose(backbone.net.conv_head.weight, start.conv_head.weight)
+    assert all(
+        torch.equal(p, q)
+        for p, q in zip(backbone.net.blocks[below].parameters(), start.blocks[below].parameters(),
+                        strict=True)
+    )
+
+
+def test_tuned_features_are_what_the_tuned_backbone_computes(tmp_path):
+    backbone, _, inputs, frozen = fine_tuned(tmp_path)
+    tuned = top_features(backbone.top(), inputs, frozen, batch_size=4)
+
+    extractor = FeatureExtractor(backbone, runtime="torch")
+    sets = [photos(6), photos(9)[3:]]
+    with torch.no_grad():
+        direct = extractor.extract([image for images in sets for image in images])[0]
+    # Branch inputs are cached as float16, hence the tolerance.
+    assert torch.allclose(tuned, direct, atol=2e-2, rtol=1e-2)
+    assert not torch.allclose(tuned, frozen, atol=2e-2, rtol=1e-2)

@@ -1,4 +1,4 @@
-"""Fit the fashion embedder's head (and optionally the backbone's top); write the checkpoint."""
+"""Fit the fashion embedder (head, then the backbone's top) or refit it to a catalog; write it."""
 
 from pathlib import Path
 
@@ -12,8 +12,8 @@ from detection.semantic_training import TUNE_EPOCHS
 
 class Command(BaseCommand):
     help = (
-        "Fit the embedder (whitening, semantic head, colour projection; with --tune-epochs, "
-        "also the backbone's top for the semantic part) on myntra, the street training split "
+        "Fit the embedder (whitening, semantic head, colour projection, then the backbone's "
+        "top with the semantic part) on myntra, the street training split "
         "and CCP crops, and save detection/weights/embedder.pt; with --catalog, "
         "refit only the instance part to your own catalog (learned from its product families "
         "when it has them) and save a new checkpoint to --out."
@@ -39,9 +39,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tune-epochs",
             type=int,
-            default=0,
-            help="also fine-tune a copy of the backbone's top for the semantic part, for this "
-            f"many epochs (EMBEDDER.md measured {TUNE_EPOCHS}; 0, the shipped file: frozen)",
+            default=TUNE_EPOCHS,
+            help="then fine-tune the backbone's top (stages 5-6) with the semantic part for "
+            "this many epochs (0: keep the whole backbone frozen)",
         )
         parser.add_argument("--seed", type=int, default=0)
 
