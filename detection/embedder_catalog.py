@@ -6,8 +6,8 @@ the base checkpoint, so the vector keeps its size and meaning. With product fami
 "learned whitening": whiten the within-family scatter, so what differs between siblings
 (colour, shot) counts less, then keep the main directions of what is left. Without
 families it falls back to label-free PCA whitening of the catalog. On half of H&M's families,
-held out from fitting, learned whitening raised family Recall@1 from 0.368 to 0.420
-(PCA whitening: 0.394); see detection/weights/EMBEDDER.md.
+held out from fitting, learned whitening raised the shipped checkpoint's family Recall@1
+from 0.432 to 0.518; see detection/weights/EMBEDDER.md.
 
 Queries must be embedded with the refitted checkpoint too (``EMBEDDER_WEIGHTS``).
 """
