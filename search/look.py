@@ -3,16 +3,19 @@
 import random
 from dataclasses import dataclass, field
 
+import numpy as np
 from PIL import Image
 
 from detection.api import Region, detect, embed, model_version
 from detection.regions import whole_photo
 from search.filters import ProductFilters
+from search.garment_vote import VOTE_NEIGHBOURS, region_class
 from search.indexing import region_crops
 from search.rankers import DEFAULT_RANKER
 from search.ranking import candidates_from_matches, duplicates_collapse, ranked_list
 from search.results import ProductHit, hits_from_scores, products_listed
 from search.retrieval import VectorIndex, vector_index
+from shop.models import Product
 
 # A shopper's box smaller than this on either side is a slip of the finger, not a garment.
 MIN_BOX_SIDE = 8
@@ -52,7 +55,8 @@ def look_search(
     """Return, for each garment in the photo, the k closest products of its class.
 
     With `box`, only that part of the photo is searched. When nothing is detected the
-    whole photo is searched as one region, across all classes.
+    whole photo is searched as one region. A region's class is the detector's unless the
+    catalog's nearest products clearly say otherwise (`searched_classes`).
     """
     image = image.convert("RGB")
     if box is not None:
@@ -64,9 +68,10 @@ def look_search(
         regions = regions or [whole_photo(*image.size)]
     index = index or vector_index()
     version = model_version()
+    vectors = embed(region_crops(image, regions))
+    classes = searched_classes(regions, vectors, filters=filters, index=index, version=version)
     searched = []
-    for region, vector in zip(regions, embed(region_crops(image, regions)), strict=True):
-        garment_class = region.garment_class or filters.garment_class or None
+    for region, vector, garment_class in zip(regions, vectors, classes, strict=True):
         # Extra candidates so that collapsing duplicates still leaves k.
         matches = duplicates_collapse(index.nearest(
             vector, k=k * 2, model_version=version, filters=filters.with_class(garment_class),
@@ -81,6 +86,33 @@ def look_search(
         hits = hits_from_scores([(pk, similarity[pk]) for pk in ranked.product_ids], products)
         found.append(LookRegion(garment_class, region.box, region.score, hits, ranked.teams))
     return found
+
+
+def searched_classes(
+    regions: list[Region],
+    vectors: np.ndarray,
+    *,
+    filters: ProductFilters,
+    index: VectorIndex,
+    version: str,
+) -> list[str | None]:
+    """Return the class each region is searched in: the shopper's class filter if any,
+    else the detector's class checked against the region's nearest catalog products
+    (search.garment_vote); None searches every class."""
+    if filters.garment_class:
+        return [filters.garment_class] * len(regions)
+    neighbours = [
+        index.nearest(vector, k=VOTE_NEIGHBOURS, model_version=version, filters=filters,
+                      whole_photos_only=True)
+        for vector in vectors
+    ]
+    ids = {match.product_id for matches in neighbours for match in matches}
+    class_of = dict(Product.objects.filter(pk__in=ids).values_list("pk", "garment_class"))
+    return [
+        region_class(region.garment_class, [(class_of.get(match.product_id, ""),
+                                             1.0 - match.distance) for match in matches])
+        for region, matches in zip(regions, neighbours, strict=True)
+    ]
 
 
 def box_region(image: Image.Image, box: tuple[float, float, float, float]) -> Region:

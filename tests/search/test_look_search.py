@@ -65,17 +65,30 @@ def test_an_iphone_heic_photo_is_searched_like_a_jpeg(client, indexed_catalog):
 
 
 def test_a_catalog_photo_finds_its_own_product_first(client, indexed_catalog, monkeypatch):
-    # With nothing detected the whole photo is one region searched across every class.
+    # With nothing detected the whole photo is one region, searched in the class of the
+    # products nearest to it: the generated catalog's only handbag.
     monkeypatch.setattr(look, "detect", lambda image: [])
     photo = (indexed_catalog / "images/4.jpg").read_bytes()
 
     (region,) = post(client, photo).json()["regions"]
 
-    assert region["class"] is None
+    assert region["class"] == "bag"
     assert region["box"] == [0, 0, 200, 260]
-    assert region["results"][0]["sku"] == "SKU-00004"
+    assert [hit["sku"] for hit in region["results"]] == ["SKU-00004"]
     assert region["results"][0]["score"] > 0.99
-    assert len(region["results"]) == len(PRODUCTS)
+
+
+def test_with_a_class_filter_an_undetected_photo_searches_that_class(
+    client, indexed_catalog, monkeypatch
+):
+    monkeypatch.setattr(look, "detect", lambda image: [])
+    photo = (indexed_catalog / "images/4.jpg").read_bytes()
+
+    (region,) = post(client, photo, **{"class": "top"}).json()["regions"]
+
+    assert region["class"] == "top"
+    tees = {f"SKU-{i:05d}" for i, product in enumerate(PRODUCTS) if product[0] == "Tshirts"}
+    assert {hit["sku"] for hit in region["results"]} == tees
 
 
 def test_shoppers_box_searches_only_that_part(client, indexed_catalog):

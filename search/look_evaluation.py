@@ -1,0 +1,200 @@
+"""How often shop the look searches a garment in the right class, measured offline.
+
+Shop the look searches each region within one class (search.look), so its results are only
+as right as that class. This replays the decision with the shipped models and exact
+search over the catalogs' whole photos, for three policies:
+
+- ``embedding``: the whole photo, every class (what `evaluate_embedder --street` measures);
+- ``detector``: the most confident garment's crop, in the detector's class (the whole
+  photo, every class, when nothing is detected): shop the look before the class vote;
+- ``vote``: as shop the look runs it now: the detector's class checked against the crop's
+  nearest catalog products (search.garment_vote), and the whole photo in its neighbours'
+  class when nothing is detected.
+
+Queries are the held-out `street` photos (one garment each, macro over their ten labels)
+and, optionally, the garments found in the held-out CCP outfit photos (each detected
+region that overlaps a labelled box by IoU >= 0.5, with that box's class).
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from detection.api import Region, detect_many
+from detection.detector_data import ccp_records, is_holdout
+from detection.embedder import get_embedder
+from detection.embedder_training import (
+    TOP_K,
+    ImageItem,
+    embed_items,
+    normalise_rows,
+    read_catalog,
+    read_street,
+)
+from search.garment_vote import VOTE_NEIGHBOURS, region_class
+
+POLICIES = ("embedding", "detector", "vote")
+# A detected garment stands for a labelled CCP box when they overlap this much.
+MATCH_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class LookQuery:
+    """A photo (or one garment of it) to search, with the class its results should have."""
+
+    photo: ImageItem
+    truth: str
+    label: str  # what the macro average is over: the street label, or the CCP class
+    region: Region | None  # the garment searched; None when nothing was detected
+
+
+class Gallery:
+    """The catalogs' whole photos, embedded, with their garment classes."""
+
+    def __init__(self, items: Sequence[ImageItem], vectors: np.ndarray):
+        self.vectors = normalise_rows(vectors)
+        self.classes = np.array([item.garment_class or "" for item in items])
+
+    def class_precision(self, query: np.ndarray, garment_class: str | None, truth: str) -> float:
+        """Return the share of the top 10 within `garment_class` (None: any) of class `truth`."""
+        similarity = self.vectors @ query
+        if garment_class:
+            similarity = np.where(self.classes == garment_class, similarity, -np.inf)
+        top = np.argsort(-similarity, kind="stable")[:TOP_K]
+        top = top[np.isfinite(similarity[top])]
+        return float((self.classes[top] == truth).mean()) if len(top) else 0.0
+
+    def neighbours(self, query: np.ndarray) -> list[tuple[str, float]]:
+        """Return (class, similarity) of the photos nearest to `query`, as the vote reads them."""
+        similarity = self.vectors @ query
+        top = np.argsort(-similarity, kind="stable")[:VOTE_NEIGHBOURS]
+        return [(self.classes[i], float(similarity[i])) for i in top]
+
+
+def look_evaluate(
+    street_dir: Path,
+    catalog_csvs: Sequence[Path],
+    boxes_file: Path | None = None,
+    batch_size: int = 32,
+) -> dict[str, float | int]:
+    """Return class Precision@10 of each policy on the held-out street photos (macro over
+    labels) and, with `boxes_file`, on the garments of the held-out CCP photos; and how
+    many queries each set had."""
+    embedder = get_embedder()
+    items = [item for catalog_csv in catalog_csvs for item in read_catalog(catalog_csv)]
+    gallery = Gallery(items, embed_items(embedder, items, batch_size))
+    queries = street_queries(street_dir, batch_size)
+    metrics = {"street/queries": len(queries)}
+    metrics |= {f"street/{name}": value
+                for name, value in policies_score(gallery, queries, batch_size).items()}
+    if boxes_file is not None:
+        queries = ccp_queries(Path(boxes_file), batch_size)
+        scores = policies_score(gallery, queries, batch_size, policies=("detector", "vote"))
+        metrics["ccp/queries"] = len(queries)
+        metrics |= {f"ccp/{name}": value for name, value in scores.items()}
+    return metrics
+
+
+def street_queries(street_dir: Path, batch_size: int) -> list[LookQuery]:
+    """Return the held-out street photos with the most confident garment in each."""
+    photos = read_street(street_dir, test=True)
+    found = detect_items(photos, batch_size)
+    return [
+        LookQuery(photo, photo.garment_class or "", photo.category, regions[0] if regions else None)
+        for photo, regions in zip(photos, found, strict=True)
+    ]
+
+
+def ccp_queries(boxes_file: Path, batch_size: int) -> list[LookQuery]:
+    """Return every detected garment of the held-out CCP photos that matches a labelled box."""
+    records = [record for record in ccp_records(boxes_file) if is_holdout(record["image"])]
+    photos = [ImageItem(path=boxes_file.parent / record["image"]) for record in records]
+    queries = []
+    for photo, record, regions in zip(photos, records, detect_items(photos, batch_size),
+                                      strict=True):
+        for region in regions:
+            best = max(record["boxes"], key=lambda box: box_iou(region.box, box["box"]),
+                       default=None)
+            if best is not None and box_iou(region.box, best["box"]) >= MATCH_IOU:
+                queries.append(LookQuery(photo, best["class"], best["class"], region))
+    return queries
+
+
+def detect_items(items: Sequence[ImageItem], batch_size: int) -> list[list[Region]]:
+    """Detect the garments of each item's photo, in order, with a progress bar."""
+    found: list[list[Region]] = []
+    with tqdm(total=len(items), desc="detect", unit="img") as progress:
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            images = [_open_rgb(item.path) for item in batch]
+            found += detect_many(images)
+            progress.update(len(batch))
+    return found
+
+
+def policies_score(
+    gallery: Gallery,
+    queries: Sequence[LookQuery],
+    batch_size: int,
+    policies: Sequence[str] = POLICIES,
+) -> dict[str, float]:
+    """Return each policy's class Precision@10, macro over the queries' labels, and per label
+    (nothing without queries)."""
+    if not queries:
+        return {}
+    embedder = get_embedder()
+    searched = normalise_rows(embed_items(embedder, [_searched_item(query) for query in queries],
+                                          batch_size))
+    whole = (normalise_rows(embed_items(embedder, [query.photo for query in queries], batch_size))
+             if "embedding" in policies else searched)
+    per_label: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in policies}
+    for query, whole_vector, searched_vector in zip(queries, whole, searched, strict=True):
+        for name in policies:
+            vector, garment_class = _decision(name, query, whole_vector, searched_vector, gallery)
+            precision = gallery.class_precision(vector, garment_class, query.truth)
+            per_label[name][query.label].append(precision)
+    scores = {}
+    for name, by_label in per_label.items():
+        scores[name] = float(np.mean([np.mean(values) for values in by_label.values()]))
+        for label, values in sorted(by_label.items()):
+            scores[f"{name}/{label}"] = float(np.mean(values))
+    return scores
+
+
+def _decision(
+    policy: str, query: LookQuery, whole: np.ndarray, searched: np.ndarray, gallery: Gallery
+) -> tuple[np.ndarray, str | None]:
+    """Return the vector a policy searches with and the class it searches in."""
+    if policy == "embedding":
+        return whole, None
+    detected = query.region.garment_class if query.region is not None else ""
+    if policy == "detector":
+        return searched, detected or None
+    return searched, region_class(detected, gallery.neighbours(searched))
+
+
+def _searched_item(query: LookQuery) -> ImageItem:
+    """Return the query's searched part as an item: its garment's box, or the whole photo."""
+    if query.region is None:
+        return query.photo
+    box = tuple(round(value) for value in query.region.box)
+    return ImageItem(path=query.photo.path, box=box)
+
+
+def _open_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Return the intersection over union of two (x1, y1, x2, y2) boxes."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
