@@ -15,7 +15,6 @@ from search.rankers import DEFAULT_RANKER
 from search.ranking import candidates_from_matches, duplicates_collapse, ranked_list
 from search.results import ProductHit, hits_from_scores, products_listed
 from search.retrieval import VectorIndex, vector_index
-from shop.models import Product
 
 # A shopper's box smaller than this on either side is a slip of the finger, not a garment.
 MIN_BOX_SIDE = 8
@@ -101,17 +100,10 @@ def searched_classes(
     (search.garment_vote); None searches every class."""
     if filters.garment_class:
         return [filters.garment_class] * len(regions)
-    neighbours = [
-        index.nearest(vector, k=VOTE_NEIGHBOURS, model_version=version, filters=filters,
-                      whole_photos_only=True)
-        for vector in vectors
-    ]
-    ids = {match.product_id for matches in neighbours for match in matches}
-    class_of = dict(Product.objects.filter(pk__in=ids).values_list("pk", "garment_class"))
     return [
-        region_class(region.garment_class, [(class_of.get(match.product_id, ""),
-                                             1.0 - match.distance) for match in matches])
-        for region, matches in zip(regions, neighbours, strict=True)
+        region_class(region.garment_class, index.nearest_classes(
+            vector, k=VOTE_NEIGHBOURS, model_version=version, filters=filters))
+        for region, vector in zip(regions, vectors, strict=True)
     ]
 
 

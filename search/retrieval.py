@@ -93,6 +93,18 @@ class VectorIndex:
         """
         raise NotImplementedError("subclasses of VectorIndex must provide nearest()")
 
+    def nearest_classes(
+        self,
+        vector: np.ndarray,
+        *,
+        k: int,
+        model_version: str,
+        filters: ProductFilters = ProductFilters(),
+    ) -> list[tuple[str, float]]:
+        """Return the class and cosine similarity of the k product photos nearest to
+        `vector` (whole photos only), closest first: what a class vote reads."""
+        raise NotImplementedError("subclasses of VectorIndex must provide nearest_classes()")
+
 
 class PgvectorIndex(VectorIndex):
     """HNSW search in PostgreSQL, exact where the approximate scan comes back short."""
@@ -134,6 +146,17 @@ class PgvectorIndex(VectorIndex):
             # Few products pass the filters, or the graph walk gave up: answer exactly.
             matches = best_per_product(self.exact(rows, k), k)
         return matches
+
+    def nearest_classes(self, vector, *, k, model_version, filters=ProductFilters()):
+        rows = self.candidate_rows(
+            vector, model_version=model_version, filters=filters, whole_photos_only=True
+        )
+        # Classes and distances only: no vectors to send, no products to load.
+        with hnsw_iterative_scan(k, max_scan_tuples=self.max_scan_tuples, using=rows.db):
+            found = list(rows.order_by("distance").values_list("product_class", "distance")[:k])
+        # relaxed_order may return rows slightly out of order.
+        return [(garment_class, 1.0 - distance)
+                for garment_class, distance in sorted(found, key=lambda row: row[1])]
 
     def candidate_rows(
         self,

@@ -85,6 +85,27 @@ def test_answers_like_the_single_table(catalog, rng):
             (m.product_id, m.region_id) for m in expected]
 
 
+@pytest.mark.parametrize("storage", [None, "vector", "halfvec"])
+def test_class_votes_read_the_nearest_whole_photos(catalog, rng, storage):
+    if storage:
+        region_vectors_enable(storage)
+    index = PartitionedIndex(storage) if storage else PgvectorIndex()
+    photo = near(catalog, rng, noise=0.3)
+    whole = ProductRegion.objects.filter(model_version=VERSION, position=0)
+    exact = sorted(((float(np.asarray(embedding) @ photo), garment_class)
+                    for embedding, garment_class in whole.values_list("embedding",
+                                                                      "product_class")),
+                   reverse=True)[:12]
+
+    found = index.nearest_classes(photo, k=12, model_version=VERSION,
+                                  filters=ProductFilters(price_max=None))
+
+    assert [garment_class for garment_class, _ in found] == [c for _, c in exact]
+    tolerance = 1e-3 if storage == "halfvec" else 1e-5
+    assert [similarity for _, similarity in found] == pytest.approx(
+        [similarity for similarity, _ in exact], abs=tolerance)
+
+
 def plan(index: PartitionedIndex, query, garment_class: str | None) -> str:
     rows = index.candidate_rows(query, model_version=VERSION,
                                 filters=ProductFilters(garment_class=garment_class),
