@@ -8,12 +8,16 @@ from pathlib import Path
 import numpy as np
 from django.db import connection
 from django.test import Client
+from PIL import Image
 
-from detection.api import model_version
+from detection.api import detect, embed, model_version
 from detection.benchmark import Timing
+from detection.regions import whole_photo
 from search.filters import ProductFilters
+from search.indexing import region_crops
+from search.look import searched_classes
 from search.models import ProductRegion
-from search.retrieval import PgvectorIndex, best_per_product
+from search.retrieval import PgvectorIndex, best_per_product, vector_index
 from shop.garment_classes import GarmentClass
 from shop.models import Product
 
@@ -42,6 +46,22 @@ def look_search_latency(photos: Sequence[Path]) -> Timing:
         return call
 
     return timed([post(photo) for photo in photos])
+
+
+def class_vote_latency(photos: Sequence[Path]) -> Timing:
+    """Time shop the look's class vote alone (search.look.searched_classes) per photo, its
+    garments detected and embedded beforehand."""
+    index, version = vector_index(), model_version()
+
+    def vote(path: Path) -> Callable[[], object]:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+        regions = detect(image) or [whole_photo(*image.size)]
+        vectors = embed(region_crops(image, regions))
+        return lambda: searched_classes(regions, vectors, filters=ProductFilters(), index=index,
+                                        version=version)
+
+    return timed([vote(photo) for photo in photos])
 
 
 def similar_latency(skus: Sequence[str]) -> Timing:

@@ -27,3 +27,20 @@ def test_index_sizes_count_the_full_graph_and_every_class_graph():
     assert sizes["hnsw"] > 0
     assert sizes["class_graphs"] > sizes["hnsw"]  # seven graphs, each with its own pages
     assert sizes["table_with_indexes"] > sizes["hnsw"] + sizes["class_graphs"]
+
+
+def test_the_class_vote_is_timed_once_per_photo(tmp_path):
+    from search.indexing import products_index
+    from tests.search.catalog import generated_catalog_import, outfit_photo
+
+    generated_catalog_import(tmp_path / "catalog")
+    products_index()
+    photos = []
+    for number in range(3):
+        photos.append(tmp_path / f"outfit{number}.jpg")
+        outfit_photo().save(photos[-1])
+
+    timing = benchmark.class_vote_latency(photos)
+
+    assert timing.count == 3
+    assert 0 < timing.p50_ms <= timing.p95_ms

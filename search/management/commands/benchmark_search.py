@@ -31,6 +31,7 @@ class Command(BaseCommand):
         write(f"{Product.objects.count()} products, {ProductRegion.objects.count()} vectors")
         write("| measurement | result |\n|---|---|")
         write(f"| shop the look, upload to JSON | {benchmark.look_search_latency(paths)} |")
+        write(f"| of which the class vote, per photo | {benchmark.class_vote_latency(paths)} |")
         skus = benchmark.sample_skus(count)
         write(f"| similar items, k=10 | {benchmark.similar_latency(skus)} |")
         recall = benchmark.filtered_recall(queries)
