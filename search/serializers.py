@@ -147,10 +147,16 @@ class ProductHitSerializer(serializers.Serializer):
 
 
 class LookRegionSerializer(serializers.Serializer):
-    class_ = serializers.CharField(allow_null=True)
+    class_ = serializers.CharField(
+        allow_null=True,
+        help_text="garment class the region was searched in: the detector's, unless the "
+        "catalog's nearest products clearly agree on another; null: every class",
+    )
     request_id = serializers.UUIDField(allow_null=True)
     box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
-    score = serializers.FloatField()
+    score = serializers.FloatField(
+        help_text="the detector's confidence; 1 for a whole photo or a box with no garment found"
+    )
     results = ProductHitSerializer(many=True)
 
     def get_fields(self):
