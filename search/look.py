@@ -11,7 +11,7 @@ from detection.regions import whole_photo
 from search.filters import ProductFilters
 from search.garment_vote import VOTE_NEIGHBOURS, region_class
 from search.indexing import region_crops
-from search.rankers import DEFAULT_RANKER
+from search.rankers import DEFAULT_RANKER, votes_on_class
 from search.ranking import candidates_from_matches, duplicates_collapse, ranked_list
 from search.results import ProductHit, hits_from_scores, products_listed
 from search.retrieval import VectorIndex, vector_index
@@ -68,23 +68,50 @@ def look_search(
     index = index or vector_index()
     version = model_version()
     vectors = embed(region_crops(image, regions))
-    classes = searched_classes(regions, vectors, filters=filters, index=index, version=version)
+    classes = ranker_classes(regions, vectors, rankers=rankers, filters=filters, index=index,
+                             version=version)
     searched = []
-    for region, vector, garment_class in zip(regions, vectors, classes, strict=True):
+    for position, (region, vector) in enumerate(zip(regions, vectors, strict=True)):
+        wanted = {name: classes[name][position] for name in rankers}
         # Extra candidates so that collapsing duplicates still leaves k.
-        matches = duplicates_collapse(index.nearest(
-            vector, k=k * 2, model_version=version, filters=filters.with_class(garment_class),
-            region_class=garment_class))
-        searched.append((region, garment_class, matches))
-    products = products_listed([m.product_id for _, _, matches in searched for m in matches])
+        matches = {
+            garment_class: duplicates_collapse(index.nearest(
+                vector, k=k * 2, model_version=version, filters=filters.with_class(garment_class),
+                region_class=garment_class))
+            for garment_class in set(wanted.values())
+        }
+        searched.append((region, wanted, matches))
+    products = products_listed([match.product_id for _, _, by_class in searched
+                                for matches in by_class.values() for match in matches])
     found = []
-    for region, garment_class, matches in searched:
-        ranked = ranked_list(candidates_from_matches(matches, products, rankers=rankers),
-                             rankers=rankers, k=k, rng=rng)
-        similarity = {match.product_id: 1.0 - match.distance for match in matches}
+    for region, wanted, by_class in searched:
+        candidates = {name: candidates_from_matches(by_class[wanted[name]], products,
+                                                    rankers=(name,)) for name in rankers}
+        ranked = ranked_list(candidates, rankers=rankers, k=k, rng=rng)
+        similarity = {match.product_id: 1.0 - match.distance
+                      for matches in by_class.values() for match in matches}
         hits = hits_from_scores([(pk, similarity[pk]) for pk in ranked.product_ids], products)
-        found.append(LookRegion(garment_class, region.box, region.score, hits, ranked.teams))
+        found.append(LookRegion(wanted[rankers[0]], region.box, region.score, hits,
+                                ranked.teams))
     return found
+
+
+def ranker_classes(
+    regions: list[Region],
+    vectors: np.ndarray,
+    *,
+    rankers: tuple[str, ...],
+    filters: ProductFilters,
+    index: VectorIndex,
+    version: str,
+) -> dict[str, list[str | None]]:
+    """Return, for each ranker, the class each region is searched in under it: voted
+    (`searched_classes`), or the detector's as it is for the rankers of the vote's control."""
+    detected = [filters.garment_class or region.garment_class or None for region in regions]
+    voting = [name for name in rankers if votes_on_class(name)]
+    voted = (searched_classes(regions, vectors, filters=filters, index=index, version=version)
+             if voting else detected)
+    return {name: voted if name in voting else detected for name in rankers}
 
 
 def searched_classes(

@@ -37,6 +37,9 @@ Ranker = Callable[[list[Candidate], RankingContext], list[float]]
 RANKERS: dict[str, Ranker] = {}
 # Rankers that read `Candidate.text_embedding`; the others are spared loading it.
 TEXT_RANKERS: set[str] = set()
+# Rankers under which shop the look searches the detector's class as it is, without the
+# catalog's class vote (search.garment_vote): the control for testing the vote online.
+DETECTOR_CLASS_RANKERS: set[str] = set()
 DEFAULT_RANKER = "visual"
 
 # Boosts of visual_attributes, in units of cosine similarity: enough to reorder close
@@ -47,8 +50,11 @@ COLOUR_BOOST = 0.03
 TEXT_WEIGHT = 0.3
 
 
-def ranker(name: str, *, reads_text: bool = False) -> Callable[[Ranker], Ranker]:
-    """Register a ranking function under `name`; `reads_text` if it uses text embeddings."""
+def ranker(
+    name: str, *, reads_text: bool = False, class_vote: bool = True
+) -> Callable[[Ranker], Ranker]:
+    """Register a ranking function under `name`; `reads_text` if it uses text embeddings;
+    `class_vote=False` if shop the look should search the detector's classes unchecked."""
 
     def register(function: Ranker) -> Ranker:
         if name in RANKERS:
@@ -56,6 +62,8 @@ def ranker(name: str, *, reads_text: bool = False) -> Callable[[Ranker], Ranker]
         RANKERS[name] = function
         if reads_text:
             TEXT_RANKERS.add(name)
+        if not class_vote:
+            DETECTOR_CLASS_RANKERS.add(name)
         return function
 
     return register
@@ -64,6 +72,11 @@ def ranker(name: str, *, reads_text: bool = False) -> Callable[[Ranker], Ranker]
 def reads_text(rankers: tuple[str, ...]) -> bool:
     """Return True when one of the rankers uses the products' text embeddings."""
     return any(name in TEXT_RANKERS for name in rankers)
+
+
+def votes_on_class(name: str) -> bool:
+    """Return True when shop the look checks the detector's class under ranker `name`."""
+    return name not in DETECTOR_CLASS_RANKERS
 
 
 def rank(name: str, candidates: list[Candidate], context: RankingContext) -> list[Candidate]:
@@ -83,6 +96,13 @@ def scores(name: str, candidates: list[Candidate], context: RankingContext) -> l
 def visual(candidates: list[Candidate], context: RankingContext) -> list[float]:
     """Pure similarity: the surface's own relevance score."""
     return [candidate.relevance for candidate in candidates]
+
+
+@ranker("visual_detector_class", class_vote=False)
+def visual_detector_class(candidates: list[Candidate], context: RankingContext) -> list[float]:
+    """Pure similarity; shop the look searches each garment in the detector's class, as it
+    did before the class vote (docs/shop-the-look.md). Elsewhere the same as `visual`."""
+    return visual(candidates, context)
 
 
 @ranker("visual_attributes")

@@ -96,16 +96,22 @@ def diversify(candidates: list[Candidate], relevance: list[float], k: int, *,
     return [candidates[index] for index in chosen]
 
 
-def ranked_list(candidates: list[Candidate], *, rankers: tuple[str, ...], k: int,
+def ranked_list(candidates: list[Candidate] | dict[str, list[Candidate]], *,
+                rankers: tuple[str, ...], k: int,
                 context: RankingContext = RankingContext(), diversified: bool = False,
                 rng: random.Random | None = None) -> RankedList:
-    """Order candidates with one ranker, or interleave two rankers' orders by team draft."""
+    """Order candidates with one ranker, or interleave two rankers' orders by team draft.
+
+    `candidates` is one list for every ranker, or each ranker's own list by name (rankers
+    whose retrieval differs, such as shop the look's `visual_detector_class`).
+    """
     orders = {}
     for name in rankers:
+        pool = candidates[name] if isinstance(candidates, dict) else candidates
         if diversified:
-            chosen = diversify(candidates, scores(name, candidates, context), k)
+            chosen = diversify(pool, scores(name, pool, context), k)
         else:
-            chosen = rank(name, candidates, context)[:k]
+            chosen = rank(name, pool, context)[:k]
         orders[name] = [candidate.product_id for candidate in chosen]
     if len(rankers) == 1:
         return RankedList(product_ids=orders[rankers[0]], teams=[])

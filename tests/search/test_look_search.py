@@ -1,10 +1,12 @@
 """Shop the look with the shipped models, through the API and the command."""
 
 import json
+import random
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from PIL import Image
 
 from search import look
 from search.indexing import products_index
@@ -89,6 +91,38 @@ def test_with_a_class_filter_an_undetected_photo_searches_that_class(
     assert region["class"] == "top"
     tees = {f"SKU-{i:05d}" for i, product in enumerate(PRODUCTS) if product[0] == "Tshirts"}
     assert {hit["sku"] for hit in region["results"]} == tees
+
+
+def test_the_vote_s_control_searches_the_detector_s_class_as_before(indexed_catalog,
+                                                                    monkeypatch):
+    # Nothing detected: without the vote the whole photo is searched across every class.
+    monkeypatch.setattr(look, "detect", lambda image: [])
+    photo = Image.open(indexed_catalog / "images/4.jpg")
+
+    (voted,) = look.look_search(photo, rankers=("visual",))
+    (control,) = look.look_search(photo, rankers=("visual_detector_class",))
+
+    assert voted.garment_class == "bag"
+    assert [hit.sku for hit in voted.results] == ["SKU-00004"]
+    assert control.garment_class is None
+    assert control.results[0].sku == "SKU-00004"
+    assert len(control.results) == len(PRODUCTS)
+
+
+def test_interleaving_the_vote_with_its_control_merges_both_lists(indexed_catalog,
+                                                                  monkeypatch):
+    monkeypatch.setattr(look, "detect", lambda image: [])
+    photo = Image.open(indexed_catalog / "images/4.jpg")
+    rankers = ("visual", "visual_detector_class")
+
+    (region,) = look.look_search(photo, k=4, rankers=rankers, rng=random.Random(3))
+
+    skus = [hit.sku for hit in region.results]
+    assert skus[0] == "SKU-00004"  # first in both lists, so in the merged one
+    assert len(skus) == len(set(skus)) == 4  # the control's list fills past the one bag
+    assert len(region.teams) == 4
+    assert set(region.teams) <= set(rankers)
+    assert "visual_detector_class" in region.teams
 
 
 def test_shoppers_box_searches_only_that_part(client, indexed_catalog):
