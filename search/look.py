@@ -85,8 +85,14 @@ def look_search(
                                 for matches in by_class.values() for match in matches])
     found = []
     for region, wanted, by_class in searched:
-        candidates = {name: candidates_from_matches(by_class[wanted[name]], products,
-                                                    rankers=(name,)) for name in rankers}
+        # One candidate list per class searched, shared by the rankers that searched it.
+        by_class_candidates = {
+            garment_class: candidates_from_matches(
+                matches, products,
+                rankers=tuple(name for name in rankers if wanted[name] == garment_class))
+            for garment_class, matches in by_class.items()
+        }
+        candidates = {name: by_class_candidates[wanted[name]] for name in rankers}
         ranked = ranked_list(candidates, rankers=rankers, k=k, rng=rng)
         similarity = {match.product_id: 1.0 - match.distance
                       for matches in by_class.values() for match in matches}
