@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from detection.api import Region, detect_many
@@ -32,6 +31,7 @@ from detection.embedder_training import (
     TOP_K,
     ImageItem,
     embed_items,
+    load_image,
     normalise_rows,
     read_catalog,
     read_street,
@@ -60,18 +60,24 @@ class Gallery:
         self.vectors = normalise_rows(vectors)
         self.classes = np.array([item.garment_class or "" for item in items])
 
-    def class_precision(self, query: np.ndarray, garment_class: str | None, truth: str) -> float:
-        """Return the share of the top 10 within `garment_class` (None: any) of class `truth`."""
-        similarity = self.vectors @ query
+    def similarity(self, query: np.ndarray) -> np.ndarray:
+        """Return the cosine similarity of every gallery photo to a normalised query."""
+        return self.vectors @ query
+
+    def class_precision(
+        self, similarity: np.ndarray, garment_class: str | None, truth: str
+    ) -> float:
+        """Return the share of the top 10 by `similarity` within `garment_class` (None: any)
+        that is of class `truth`."""
         if garment_class:
             similarity = np.where(self.classes == garment_class, similarity, -np.inf)
         top = np.argsort(-similarity, kind="stable")[:TOP_K]
         top = top[np.isfinite(similarity[top])]
         return float((self.classes[top] == truth).mean()) if len(top) else 0.0
 
-    def neighbours(self, query: np.ndarray) -> list[tuple[str, float]]:
-        """Return (class, similarity) of the photos nearest to `query`, as the vote reads them."""
-        similarity = self.vectors @ query
+    def neighbours(self, similarity: np.ndarray) -> list[tuple[str, float]]:
+        """Return (class, similarity) of the photos nearest by `similarity`, as the vote
+        reads them."""
         top = np.argsort(-similarity, kind="stable")[:VOTE_NEIGHBOURS]
         return [(self.classes[i], float(similarity[i])) for i in top]
 
@@ -131,7 +137,7 @@ def detect_items(items: Sequence[ImageItem], batch_size: int) -> list[list[Regio
     with tqdm(total=len(items), desc="detect", unit="img") as progress:
         for start in range(0, len(items), batch_size):
             batch = items[start : start + batch_size]
-            images = [_open_rgb(item.path) for item in batch]
+            images = [load_image(item) for item in batch]  # the detector converts to RGB
             found += detect_many(images)
             progress.update(len(batch))
     return found
@@ -154,9 +160,14 @@ def policies_score(
              if "embedding" in policies else searched)
     per_label: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in policies}
     for query, whole_vector, searched_vector in zip(queries, whole, searched, strict=True):
+        searched_similarity = gallery.similarity(searched_vector)
         for name in policies:
-            vector, garment_class = _decision(name, query, whole_vector, searched_vector, gallery)
-            precision = gallery.class_precision(vector, garment_class, query.truth)
+            if name == "embedding":
+                similarity, garment_class = gallery.similarity(whole_vector), None
+            else:
+                similarity = searched_similarity
+                garment_class = _searched_class(name, query, similarity, gallery)
+            precision = gallery.class_precision(similarity, garment_class, query.truth)
             per_label[name][query.label].append(precision)
     scores = {}
     for name, by_label in per_label.items():
@@ -166,16 +177,15 @@ def policies_score(
     return scores
 
 
-def _decision(
-    policy: str, query: LookQuery, whole: np.ndarray, searched: np.ndarray, gallery: Gallery
-) -> tuple[np.ndarray, str | None]:
-    """Return the vector a policy searches with and the class it searches in."""
-    if policy == "embedding":
-        return whole, None
+def _searched_class(
+    policy: str, query: LookQuery, similarity: np.ndarray, gallery: Gallery
+) -> str | None:
+    """Return the class the ``detector`` or ``vote`` policy searches the query's garment in,
+    given the garment's `similarity` to the gallery."""
     detected = query.region.garment_class if query.region is not None else ""
     if policy == "detector":
-        return searched, detected or None
-    return searched, region_class(detected, gallery.neighbours(searched))
+        return detected or None
+    return region_class(detected, gallery.neighbours(similarity))
 
 
 def _searched_item(query: LookQuery) -> ImageItem:
@@ -184,11 +194,6 @@ def _searched_item(query: LookQuery) -> ImageItem:
         return query.photo
     box = tuple(round(value) for value in query.region.box)
     return ImageItem(path=query.photo.path, box=box)
-
-
-def _open_rgb(path: Path) -> Image.Image:
-    with Image.open(path) as image:
-        return image.convert("RGB")
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
