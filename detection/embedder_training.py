@@ -27,6 +27,7 @@ from detection.embedder import (
     BACKBONE_NAME,
     BATCH_SIZE,
     FEATURE_NAME,
+    TUNED_FROM_STAGE,
     VECTOR_SIZE,
     WEIGHTS_PATH,
     BackboneFeatures,
@@ -479,7 +480,9 @@ def tune_top(
                 iterate_batches(items, batch_size),
                 len(items),
                 folder,
-                f"{name}_{input_kind(extractor)}",
+                # The stage is in the name: a cache of another split's activations has
+                # other channels and must not be read back.
+                f"{name}_{input_kind(extractor)}_stage{TUNED_FROM_STAGE}",
             )
             for name, items in items_by_set.items()
         ]

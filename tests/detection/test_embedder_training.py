@@ -79,12 +79,19 @@ def test_train_embedder_writes_a_checkpoint_that_embeds(tmp_path, tune_epochs):
     data = tmp_path / "data"
     write_data_set(data)
     assert 0 < len(read_street(data / "street", test=False)) < 15  # some photos held out
-    out = tmp_path / "embedder.pt"
+    out, cache = tmp_path / "embedder.pt", tmp_path / "cache"
 
     call_command(
-        "train_embedder", "--data-dir", str(data), "--out", str(out),
+        "train_embedder", "--data-dir", str(data), "--out", str(out), "--cache-dir", str(cache),
         "--epochs", "1", "--tune-epochs", str(tune_epochs),
     )  # fmt: skip
+
+    # Cached activations name the stage they feed, so a change of split never reads them back.
+    branch_caches = sorted(path.name for path in cache.glob("*_branch.npy"))
+    expected = [
+        f"{name}_grey_stage{TUNED_FROM_STAGE}_branch.npy" for name in ("ccp", "myntra", "street")
+    ]
+    assert branch_caches == (expected if tune_epochs else [])
 
     embedder = Embedder.load(out)
     net, imagenet = embedder.extractor.backbone.net, reference_backbone().net
