@@ -69,7 +69,7 @@ def model_version() -> str:
         digest.update(path.read_bytes())
     # What decides which regions are found: changing it must re-index like new weights do.
     digest.update(f"{DETECTION_REVISION}:{config.IMGSZ}:{config.CONFIDENCE}:{config.IOU}:"
-                  f"{config.MAX_DETECTIONS}".encode())
+                  f"{config.NESTED_OVERLAP}:{config.MAX_DETECTIONS}".encode())
     return digest.hexdigest()[:16]
 
 

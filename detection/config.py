@@ -50,6 +50,9 @@ IMGSZ: int = _env_int("IMGSZ", 416)
 CONFIDENCE: float = _env_float("CONFIDENCE", 0.25)
 IOU: float = _env_float("IOU", 0.6)
 MAX_DETECTIONS: int = _env_int("MAX_DETECTIONS", 20)
+# A detection with this share of its box inside (or around) a more confident one of its class
+# is the same garment again (see detection.regions.nested_dropped).
+NESTED_OVERLAP: float = _env_float("NESTED_OVERLAP", 0.7)
 WEIGHTS_PT: Path = Path(_env_str("WEIGHTS_PT", str(WEIGHTS_DIR / "detector.pt")))
 # "onnx" runs the detector with ONNX Runtime on the CPU (several times faster than torch
 # here, see docs/benchmarks.md); "torch" runs it through ultralytics, as on a GPU.

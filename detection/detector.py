@@ -23,7 +23,7 @@ from detection import config
 from detection.detector_training import ultralytics_offline_setup
 from detection.model_cache import cached_export, file_digest
 from detection.onnx_session import cpu_inference_session
-from detection.regions import Region
+from detection.regions import Region, nested_dropped
 
 # Ultralytics pads letterboxed inputs with this grey, and sizes them in multiples of the
 # network's largest stride.
@@ -191,7 +191,8 @@ def non_max_suppression(
 
 def regions_from_boxes(boxes: list, classes: list, scores: list, *, width: int,
                        height: int) -> list[Region]:
-    """Return detections as regions clipped to the photo, most confident first."""
+    """Return detections as regions clipped to the photo, most confident first, without
+    repeats of one garment (`nested_dropped`)."""
     regions = []
     for (x1, y1, x2, y2), class_id, score in zip(boxes, classes, scores, strict=True):
         box = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
@@ -199,7 +200,8 @@ def regions_from_boxes(boxes: list, classes: list, scores: list, *, width: int,
             regions.append(Region(config.GARMENT_CLASSES[int(class_id)],
                                   tuple(round(float(v), 1) for v in box),
                                   round(float(score), 4)))
-    return sorted(regions, key=lambda region: -region.score)
+    regions.sort(key=lambda region: -region.score)
+    return nested_dropped(regions, config.NESTED_OVERLAP)
 
 
 def onnx_export(weights: Path, target: Path) -> None:
