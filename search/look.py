@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from detection.api import Region, detect, embed, model_version
-from detection.regions import whole_photo
+from detection.regions import box_area, repeats_dropped, whole_photo
 from search.filters import ProductFilters
 from search.garment_vote import VOTE_NEIGHBOURS, region_class
 from search.indexing import region_crops
@@ -20,6 +20,9 @@ from search.retrieval import VectorIndex, vector_index
 MIN_BOX_SIDE = 8
 # A detection inside the shopper's box names its class when it covers this much of the box.
 BOX_CLASS_COVERAGE = 0.5
+# Two garments searched in one class, one with this share of its box inside the other's, are
+# one garment the detector named twice (say top and outerwear): the shopper sees it once.
+REPEAT_OVERLAP = 0.7
 
 
 class BoxInvalid(ValueError):
@@ -71,7 +74,8 @@ def look_search(
     classes = ranker_classes(regions, vectors, rankers=rankers, filters=filters, index=index,
                              version=version)
     searched = []
-    for position, (region, vector) in enumerate(zip(regions, vectors, strict=True)):
+    for position in garments_shown(regions, classes):
+        region, vector = regions[position], vectors[position]
         wanted = {name: classes[name][position] for name in rankers}
         # Extra candidates so that collapsing duplicates still leaves k.
         matches = {
@@ -120,6 +124,14 @@ def ranker_classes(
     return {name: voted if name in voting else detected for name in rankers}
 
 
+def garments_shown(regions: list[Region], classes: dict[str, list[str | None]]) -> list[int]:
+    """Return the positions of the regions (best first) that shop the look shows, given the
+    class each is searched in under each ranker: a region mostly inside or around a more
+    confident one, searched in the same class under every ranker, is that garment again."""
+    return repeats_dropped(regions, REPEAT_OVERLAP, lambda a, b: all(
+        by_region[a] == by_region[b] for by_region in classes.values()))
+
+
 def searched_classes(
     regions: list[Region],
     vectors: np.ndarray,
@@ -152,10 +164,7 @@ def box_region(image: Image.Image, box: tuple[float, float, float, float]) -> Re
         )
     area = (x2 - x1) * (y2 - y1)
     inside = detect(image.crop((round(x1), round(y1), round(x2), round(y2))))
-    best = next((r for r in inside if _area(r.box) >= BOX_CLASS_COVERAGE * area), None)
+    best = next((r for r in inside if box_area(r.box) >= BOX_CLASS_COVERAGE * area), None)
     return Region(garment_class=best.garment_class if best else "", box=(x1, y1, x2, y2),
                   score=best.score if best else 1.0)
 
-
-def _area(box: tuple[float, float, float, float]) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])

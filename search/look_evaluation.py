@@ -13,7 +13,10 @@ search over the catalogs' whole photos, for three policies:
 
 Queries are the held-out `street` photos (one garment each, macro over their ten labels)
 and, optionally, the garments found in the held-out CCP outfit photos (each detected
-region that overlaps a labelled box by IoU >= 0.5, with that box's class).
+region that overlaps a labelled box by IoU >= 0.5, with that box's class). On those outfit
+photos it also counts, for the ``detector`` and ``vote`` policies, the sections shop the look
+shows (one per garment searched, a garment found twice in one class shown once) and the
+share of labelled garments that one of them finds in the right class.
 """
 
 from collections import defaultdict
@@ -36,11 +39,22 @@ from detection.embedder_training import (
     read_catalog,
     read_street,
 )
+from detection.regions import box_iou
 from search.garment_vote import VOTE_NEIGHBOURS, region_class
+from search.look import garments_shown
 
 POLICIES = ("embedding", "detector", "vote")
 # A detected garment stands for a labelled CCP box when they overlap this much.
 MATCH_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class Outfit:
+    """A held-out CCP photo, its labelled garments and the garments detected in it."""
+
+    photo: ImageItem
+    labelled: list[dict]  # boxes.json's boxes: {"label", "class", "box"}
+    regions: list[Region]
 
 
 @dataclass(frozen=True)
@@ -99,10 +113,13 @@ def look_evaluate(
     metrics |= {f"street/{name}": value
                 for name, value in policies_score(gallery, queries, batch_size).items()}
     if boxes_file is not None:
-        queries = ccp_queries(Path(boxes_file), batch_size)
+        outfits = ccp_outfits(Path(boxes_file), batch_size)
+        queries = ccp_queries(outfits)
         scores = policies_score(gallery, queries, batch_size, policies=("detector", "vote"))
         metrics["ccp/queries"] = len(queries)
         metrics |= {f"ccp/{name}": value for name, value in scores.items()}
+        metrics |= {f"ccp/{name}": value
+                    for name, value in sections_score(gallery, outfits, batch_size).items()}
     return metrics
 
 
@@ -116,18 +133,24 @@ def street_queries(street_dir: Path, batch_size: int) -> list[LookQuery]:
     ]
 
 
-def ccp_queries(boxes_file: Path, batch_size: int) -> list[LookQuery]:
-    """Return every detected garment of the held-out CCP photos that matches a labelled box."""
+def ccp_outfits(boxes_file: Path, batch_size: int) -> list[Outfit]:
+    """Return the held-out CCP photos with their labelled and detected garments."""
     records = [record for record in ccp_records(boxes_file) if is_holdout(record["image"])]
     photos = [ImageItem(path=boxes_file.parent / record["image"]) for record in records]
+    return [Outfit(photo, record["boxes"], regions)
+            for photo, record, regions in zip(photos, records, detect_items(photos, batch_size),
+                                              strict=True)]
+
+
+def ccp_queries(outfits: Sequence[Outfit]) -> list[LookQuery]:
+    """Return every detected garment of the outfits that matches a labelled box."""
     queries = []
-    for photo, record, regions in zip(photos, records, detect_items(photos, batch_size),
-                                      strict=True):
-        for region in regions:
-            best = max(record["boxes"], key=lambda box: box_iou(region.box, box["box"]),
+    for outfit in outfits:
+        for region in outfit.regions:
+            best = max(outfit.labelled, key=lambda box: box_iou(region.box, box["box"]),
                        default=None)
             if best is not None and box_iou(region.box, best["box"]) >= MATCH_IOU:
-                queries.append(LookQuery(photo, best["class"], best["class"], region))
+                queries.append(LookQuery(outfit.photo, best["class"], best["class"], region))
     return queries
 
 
@@ -166,7 +189,7 @@ def policies_score(
                 similarity, garment_class = gallery.similarity(whole_vector), None
             else:
                 similarity = searched_similarity
-                garment_class = _searched_class(name, query, similarity, gallery)
+                garment_class = _searched_class(name, query.region, similarity, gallery)
             precision = gallery.class_precision(similarity, garment_class, query.truth)
             per_label[name][query.label].append(precision)
     scores = {}
@@ -177,12 +200,41 @@ def policies_score(
     return scores
 
 
+def sections_score(
+    gallery: Gallery, outfits: Sequence[Outfit], batch_size: int
+) -> dict[str, float]:
+    """Return, for the ``detector`` and ``vote`` policies, the sections shop the look shows
+    per outfit photo and the share of labelled garments that one of them finds: a section
+    over the garment's box (IoU >= 0.5) searched in the garment's class."""
+    garments = [ImageItem(path=outfit.photo.path, box=tuple(round(v) for v in region.box))
+                for outfit in outfits for region in outfit.regions]
+    vectors = iter(normalise_rows(embed_items(get_embedder(), garments, batch_size)))
+    sections, found = defaultdict(int), defaultdict(int)
+    for outfit in outfits:
+        similarities = [gallery.similarity(next(vectors)) for _ in outfit.regions]
+        for policy in ("detector", "vote"):
+            classes = [_searched_class(policy, region, similarity, gallery)
+                       for region, similarity in zip(outfit.regions, similarities, strict=True)]
+            shown = garments_shown(outfit.regions, {policy: classes})
+            sections[policy] += len(shown) or 1  # nothing found: the whole photo
+            found[policy] += sum(
+                any(classes[i] == box["class"]
+                    and box_iou(outfit.regions[i].box, box["box"]) >= MATCH_IOU for i in shown)
+                for box in outfit.labelled)
+    labelled = sum(len(outfit.labelled) for outfit in outfits)
+    scores = {}
+    for policy in ("detector", "vote"):
+        scores[f"{policy}/sections_per_photo"] = sections[policy] / max(len(outfits), 1)
+        scores[f"{policy}/garments_found"] = found[policy] / max(labelled, 1)
+    return scores
+
+
 def _searched_class(
-    policy: str, query: LookQuery, similarity: np.ndarray, gallery: Gallery
+    policy: str, region: Region | None, similarity: np.ndarray, gallery: Gallery
 ) -> str | None:
-    """Return the class the ``detector`` or ``vote`` policy searches the query's garment in,
-    given the garment's `similarity` to the gallery."""
-    detected = query.region.garment_class if query.region is not None else ""
+    """Return the class the ``detector`` or ``vote`` policy searches a garment in (None:
+    nothing detected), given the garment's `similarity` to the gallery."""
+    detected = region.garment_class if region is not None else ""
     if policy == "detector":
         return detected or None
     return region_class(detected, gallery.neighbours(similarity))
@@ -195,11 +247,3 @@ def _searched_item(query: LookQuery) -> ImageItem:
     box = tuple(round(value) for value in query.region.box)
     return ImageItem(path=query.photo.path, box=box)
 
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Return the intersection over union of two (x1, y1, x2, y2) boxes."""
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

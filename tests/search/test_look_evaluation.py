@@ -8,8 +8,10 @@ from django.core.management import call_command
 from PIL import Image
 
 from detection.detector_data import is_holdout
-from detection.embedder_training import is_street_test
-from search.look_evaluation import box_iou, look_evaluate
+from detection.embedder import get_embedder
+from detection.embedder_training import ImageItem, embed_items, is_street_test, read_catalog
+from detection.regions import Region
+from search.look_evaluation import Gallery, Outfit, look_evaluate, sections_score
 from tests.factories import catalog_row, catalog_write
 from tests.search.catalog import outfit_photo, product_photo
 
@@ -89,6 +91,29 @@ def test_outfit_garments_are_scored_with_their_labelled_box_s_class(scores):
         assert 0.0 <= scores[f"ccp/{policy}"] <= 1.0
 
 
+def test_outfit_sections_and_the_garments_they_find_are_counted(scores):
+    for policy in ("detector", "vote"):
+        assert scores[f"ccp/{policy}/sections_per_photo"] >= 1  # nothing found: whole photo
+        assert 0.0 <= scores[f"ccp/{policy}/garments_found"] <= 1.0
+
+
+def test_a_garment_detected_twice_is_one_section(look_data):
+    root, catalog = look_data
+    items = read_catalog(catalog)
+    gallery = Gallery(items, embed_items(get_embedder(), items, 8))
+    photo = ImageItem(path=next((root / "ccp/photos").glob("*.jpg")))
+    tee = {"label": "t-shirt", "class": "top", "box": [90, 60, 210, 240]}
+    regions = [Region("top", (90.0, 60.0, 210.0, 240.0), 0.9),
+               Region("top", (100.0, 70.0, 200.0, 200.0), 0.5),  # inside the first
+               Region("bottom", (100.0, 290.0, 195.0, 400.0), 0.4)]
+
+    counted = sections_score(gallery, [Outfit(photo, [tee], regions)], batch_size=8)
+
+    assert counted["detector/sections_per_photo"] == 2
+    assert counted["detector/garments_found"] == 1.0
+    assert 1 <= counted["vote/sections_per_photo"] <= 3
+
+
 def test_the_command_prints_one_line_per_score(look_data, scores, capsys):
     root, catalog = look_data
 
@@ -100,9 +125,3 @@ def test_the_command_prints_one_line_per_score(look_data, scores, capsys):
     assert float(printed["street/vote"]) == pytest.approx(scores["street/vote"], abs=5e-4)
     assert not any(name.startswith("ccp/") for name in printed)
 
-
-def test_box_overlap():
-    assert box_iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
-    assert box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
-    assert box_iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
-    assert box_iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0

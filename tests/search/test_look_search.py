@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from PIL import Image
 
+from detection.regions import Region
 from search import look
 from search.indexing import products_index
 from tests.search.catalog import PRODUCTS, generated_catalog_import, heic, jpeg, outfit_photo
@@ -123,6 +124,26 @@ def test_interleaving_the_vote_with_its_control_merges_both_lists(indexed_catalo
     assert len(region.teams) == 4
     assert set(region.teams) <= set(rankers)
     assert "visual_detector_class" in region.teams
+
+
+def test_a_garment_the_detector_named_twice_is_shown_once(indexed_catalog, monkeypatch):
+    # The detector calls one bag both bag and accessory; the catalog's vote says bag twice.
+    bag = Region("bag", (0.0, 0.0, 140.0, 260.0), 0.9)
+    named_twice = Region("accessory", (10.0, 10.0, 130.0, 250.0), 0.6)
+    beside = Region("bag", (120.0, 0.0, 200.0, 100.0), 0.5)  # a quarter inside: another bag
+    monkeypatch.setattr(look, "detect", lambda image: [bag, named_twice, beside])
+    monkeypatch.setattr(look, "region_class", lambda detected, neighbours: "bag")
+    photo = Image.open(indexed_catalog / "images/4.jpg")
+
+    voted = look.look_search(photo, rankers=("visual",))
+    control = look.look_search(photo, rankers=("visual_detector_class",))
+    both = look.look_search(photo, rankers=("visual", "visual_detector_class"))
+
+    assert [(r.garment_class, r.box) for r in voted] == [("bag", bag.box), ("bag", beside.box)]
+    # Without the vote the two classes stay apart, so both are searched; under interleaving
+    # a region is a repeat only if it is one under every ranker.
+    assert [r.garment_class for r in control] == ["bag", "accessory", "bag"]
+    assert len(both) == 3
 
 
 def test_shoppers_box_searches_only_that_part(client, indexed_catalog):
