@@ -15,7 +15,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from detection import config
-from detection.detector_data import dataset_build
+from detection.detector_data import ccp_records, dataset_build, is_holdout
+from detection.regions import Region, box_iou
 from shop.images import image_upright
 
 _FONT_SOURCE = Path("matplotlib/mpl-data/fonts/ttf/DejaVuSans.ttf")
@@ -212,6 +213,47 @@ def detector_evaluate_single_garments(weights: Path, street_dir: Path) -> dict[s
         "top_class": sum(right_share.values()) / len(right_share),
         **{f"top_class/{label}": value for label, value in sorted(right_share.items())},
     }
+
+
+def detector_evaluate_served(weights: Path, boxes_file: Path) -> dict[str, float]:
+    """Score the regions `detect` returns, at the serving settings, on the held-out CCP photos.
+
+    mAP50 scores the network over every confidence; a shopper sees only the regions above
+    the serving threshold, each garment once. Returns `precision` (the share of regions that
+    are a labelled garment: its class, IoU >= 0.5), `recall` (the share of labelled garments
+    so found) and `regions_per_photo`.
+    """
+    from detection.detector import detector_load
+
+    detector = detector_load(weights)
+    records = [record for record in ccp_records(boxes_file) if is_holdout(record["image"])]
+    right = shown = labelled = 0
+    for record in tqdm(records, desc="served detections", unit="img"):
+        with Image.open(boxes_file.parent / record["image"]) as image:
+            regions = detector.detect(image_upright(image).convert("RGB"))
+        right += garments_matched(regions, record["boxes"])
+        shown += len(regions)
+        labelled += len(record["boxes"])
+    return {
+        "precision": right / max(shown, 1),
+        "recall": right / max(labelled, 1),
+        "regions_per_photo": shown / max(len(records), 1),
+    }
+
+
+def garments_matched(regions: list[Region], labelled: list[dict], min_iou: float = 0.5) -> int:
+    """Return how many labelled garments (boxes.json's boxes) the regions find, each garment
+    once: the regions, most confident first, take the unmatched garment of their class that
+    they overlap most, by IoU >= `min_iou`."""
+    unmatched = list(labelled)
+    for region in regions:
+        overlaps = [(box_iou(region.box, garment["box"]), number)
+                    for number, garment in enumerate(unmatched)
+                    if garment["class"] == region.garment_class]
+        best = max(overlaps, default=(0.0, -1))
+        if best[0] >= min_iou:
+            unmatched.pop(best[1])
+    return len(labelled) - len(unmatched)
 
 
 def _share_per_label(outcomes: dict[str, list[bool]]) -> dict[str, float]:

@@ -8,7 +8,13 @@ from PIL import Image, ImageDraw
 from detection import config, detector_data
 from detection.detector import GarmentDetector
 from detection.detector_data import is_holdout
-from detection.detector_training import dataset_ensure, detector_train
+from detection.detector_training import (
+    dataset_ensure,
+    detector_evaluate_served,
+    detector_train,
+    garments_matched,
+)
+from detection.regions import Region
 
 PHOTOS = [f"photos/{number:04d}.jpg" for number in range(1, 13)]
 
@@ -71,3 +77,27 @@ def test_street_photos_are_refused_for_a_data_set_built_without_them(tiny_ccp, s
 
     with pytest.raises(ValueError, match="without street photos"):
         dataset_ensure(tiny_ccp, tmp_path / "data", None, 0, 0, street_dir)
+
+
+def test_each_labelled_garment_is_found_once_by_a_region_of_its_class():
+    tee = {"label": "t-shirt", "class": "top", "box": [0, 0, 100, 100]}
+    jeans = {"label": "jeans", "class": "bottom", "box": [0, 100, 100, 200]}
+    regions = [
+        Region("top", (0.0, 0.0, 100.0, 90.0), 0.9),      # the tee
+        Region("top", (5.0, 5.0, 95.0, 100.0), 0.8),      # the tee again: no second find
+        Region("dress", (0.0, 100.0, 100.0, 200.0), 0.7),  # the jeans, in the wrong class
+        Region("bottom", (0.0, 150.0, 100.0, 260.0), 0.6),  # IoU 0.31 with the jeans
+    ]
+
+    assert garments_matched(regions, [tee, jeans]) == 1
+    assert garments_matched(regions[2:], [tee, jeans]) == 0
+    assert garments_matched([Region("bottom", (0.0, 100.0, 100.0, 190.0), 0.5)], [jeans]) == 1
+
+
+def test_served_detections_are_scored_on_the_held_out_photos(tiny_ccp):
+    scores = detector_evaluate_served(config.WEIGHTS_PT, tiny_ccp)
+
+    assert set(scores) == {"precision", "recall", "regions_per_photo"}
+    assert 0.0 <= scores["precision"] <= 1.0
+    assert 0.0 <= scores["recall"] <= 1.0
+    assert scores["regions_per_photo"] >= 0.0

@@ -1,11 +1,16 @@
-"""Print the garment detector's mAP50 per class and overall on the held-out CCP split."""
+"""Print the garment detector's mAP50 per class and overall on the held-out CCP split, and
+the precision and recall of the regions it serves there."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
 from detection import config
-from detection.detector_training import detector_evaluate, detector_evaluate_single_garments
+from detection.detector_training import (
+    detector_evaluate,
+    detector_evaluate_served,
+    detector_evaluate_single_garments,
+)
 from detection.management.commands.train_detector import add_dataset_arguments
 
 
@@ -23,6 +28,7 @@ class Command(BaseCommand):
         scores = detector_evaluate(options["weights"], options["boxes"], options["data_dir"],
                                    options["imgsz"])
         self._table("mAP50", scores)
+        self._table("served", detector_evaluate_served(options["weights"], options["boxes"]))
         if options["street"]:
             self._table("single garments", detector_evaluate_single_garments(
                 options["weights"], options["street"]))
