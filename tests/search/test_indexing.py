@@ -3,7 +3,7 @@
 import psycopg
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection
+from django.db import connection, transaction
 
 from detection.api import model_version
 from detection.regions import Region
@@ -154,3 +154,32 @@ def detect_every_class(images):
 def garment_rows(product: Product) -> list[str]:
     return list(product.regions.filter(position__gt=0).order_by("position")
                 .values_list("garment_class", flat=True))
+
+
+def last_region_vacuum():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = %s",
+                       [ProductRegion._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def test_a_run_that_rewrote_many_rows_vacuums_them_out_of_the_graphs(catalog, monkeypatch):
+    before = last_region_vacuum()
+    first = products_index()
+    assert not first.vacuumed  # a few rows: autovacuum's business
+    assert last_region_vacuum() == before
+
+    # A model upgrade rewrites every row; past the threshold the run vacuums at its end.
+    monkeypatch.setattr(indexing, "model_version", lambda: "upgraded")
+    monkeypatch.setattr(indexing, "VACUUM_MIN_ROWS", first.regions)
+    second = products_index()
+
+    assert second.indexed == len(PRODUCTS)
+    assert second.vacuumed
+    assert last_region_vacuum() not in (None, before)
+
+
+def test_inside_a_transaction_the_table_is_left_to_autovacuum():
+    with transaction.atomic():
+        assert indexing.regions_vacuum() is False

@@ -40,7 +40,8 @@ class Command(BaseCommand):
             self.stderr.write(f"{sku}: {message}")
         self.stdout.write(f"{report.texts} product texts and {report.indexed} photos indexed "
                           f"({report.regions} vectors), {len(report.errors)} failed, "
-                          f"{report.pending} photos were pending")
+                          f"{report.pending} photos were pending"
+                          + ("; region table vacuumed" if report.vacuumed else ""))
         if report.errors:
             raise CommandError(f"{len(report.errors)} products could not be indexed")
 
