@@ -16,7 +16,7 @@ from django.db import connection
 
 from detection.api import model_version
 from frontend.celery import app
-from search import indexing
+from search import distributed_indexing, indexing
 from search.distributed_indexing import batches_wait, products_enqueue
 from search.models import ProductRegion
 from search.tasks import index_products
@@ -117,9 +117,12 @@ def region_rows() -> list[tuple]:
                                                     "position", "image_sha256"))
 
 
-def test_two_workers_index_every_product_once(workers, catalog):
+def test_two_workers_index_every_product_once(workers, catalog, monkeypatch):
+    monkeypatch.setattr(distributed_indexing, "VACUUM_MIN_ROWS", CATALOG_SIZE)
     report, batches = products_enqueue(batch_size=1)
     batches_wait(report, batches, poll_seconds=0.2)
+
+    assert report.vacuumed  # one row a product at least: the waiting side vacuumed
 
     assert (report.pending, report.batches) == (CATALOG_SIZE, CATALOG_SIZE)
     assert (report.indexed, report.errors, report.failed_batches) == (CATALOG_SIZE, [], [])

@@ -68,6 +68,7 @@ class Command(BaseCommand):
         workers = ", ".join(f"{name}: {count}" for name, count in sorted(report.workers.items()))
         self.stdout.write(f"{report.indexed} photos indexed ({report.regions} vectors), "
                           f"{len(report.errors)} failed, {len(report.failed_batches)} batches "
-                          f"failed; batches per worker: {workers or 'none'}")
+                          f"failed; batches per worker: {workers or 'none'}"
+                          + ("; region table vacuumed" if report.vacuumed else ""))
         if report.errors or report.failed_batches:
             raise CommandError("some products could not be indexed; run again to retry them")
