@@ -14,7 +14,8 @@ from PIL import Image
 
 from detection.regions import Region
 
-__all__ = ["Region", "detect", "detect_many", "embed", "model_version", "models_warm_up"]
+__all__ = ["Region", "colour_boosted", "detect", "detect_many", "embed", "model_version",
+           "models_warm_up"]
 
 _loading = threading.Lock()
 # Bumped when detection changes in a way the settings don't show (2: photos smaller than
@@ -55,6 +56,16 @@ def embed(images: Sequence[Image.Image]) -> np.ndarray:
     with _loading:
         embedder = _embedder()
     return embedder.embed(list(images))
+
+
+def colour_boosted(vectors: np.ndarray, boost: float) -> tuple[np.ndarray, float]:
+    """Return query vectors (from `embed`) whose colour counts `boost` times as much when
+    compared with indexed vectors (which need no change), and the similarity an identical
+    photo then has, by which to divide similarities so that it still scores 1."""
+    with _loading:
+        embedder = _embedder()
+    boosts = (1.0, 1.0, boost)
+    return embedder.parts_boosted(vectors, boosts), embedder.boosted_self_similarity(boosts)
 
 
 @cache

@@ -363,6 +363,12 @@ class EmbedderHead(nn.Module):
             + self.colour_matrix.shape[1]
         )
 
+    @property
+    def part_sizes(self) -> tuple[int, int, int]:
+        """Widths of the instance, semantic and colour parts, in vector order."""
+        return (self.instance_matrix.shape[1], self.semantic[-1].out_features,
+                self.colour_matrix.shape[1])
+
     def parts(self, features: torch.Tensor, histograms: torch.Tensor) -> list[torch.Tensor]:
         """Return the unweighted, L2-normalised instance, semantic and colour parts."""
         instance = (self.instance_input(features) - self.instance_mean) @ self.instance_matrix
@@ -479,6 +485,34 @@ class Embedder:
         if not images:
             return np.zeros((0, self.vector_size), dtype=np.float32)
         return self.postprocess(*self.extractor.extract(images, batch_size))
+
+    def parts_boosted(
+        self, vectors: np.ndarray, boosts: tuple[float, float, float]
+    ) -> np.ndarray:
+        """Return vectors with their instance, semantic and colour parts multiplied by
+        ``boosts``, re-normalised.
+
+        A vector's cosine similarity to another is a weighted sum of the parts'
+        similarities, so boosting a query's part weighs that part more for this query
+        alone: the indexed vectors stay as they are.
+        """
+        boosted = np.array(vectors, dtype=np.float32, copy=True)
+        start = 0
+        for size, boost in zip(self.head.part_sizes, boosts, strict=True):
+            boosted[:, start : start + size] *= boost
+            start += size
+        norms = np.linalg.norm(boosted, axis=1, keepdims=True)
+        return boosted / np.maximum(norms, 1e-12)
+
+    def boosted_self_similarity(self, boosts: tuple[float, float, float]) -> float:
+        """Return the cosine similarity of any vector, its parts boosted, to the vector
+        itself: what an identical photo scores against a boosted query (1 unboosted).
+
+        Every part is of unit length before weighting, so this depends on the weights alone.
+        """
+        weights = self.head.part_weights.double().numpy()
+        boosted = weights * np.asarray(boosts, dtype=np.float64)
+        return float(weights @ boosted / (np.linalg.norm(weights) * np.linalg.norm(boosted)))
 
 
 _embedder: Embedder | None = None

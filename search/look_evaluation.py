@@ -19,6 +19,7 @@ shows (one per garment searched, a garment found twice in one class shown once) 
 share of labelled garments that one of them finds in the right class.
 """
 
+import csv
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from detection.api import Region, detect_many
+from detection.api import Region, colour_boosted, detect_many
 from detection.detector_data import ccp_records, is_holdout
 from detection.embedder import get_embedder
 from detection.embedder_training import (
@@ -41,9 +42,24 @@ from detection.embedder_training import (
 )
 from detection.regions import box_iou
 from search.garment_vote import VOTE_NEIGHBOURS, region_class
-from search.look import garments_shown
+from search.look import COLOUR_BOOST, garments_shown
+from shop.colour_families import colour_family
 
 POLICIES = ("embedding", "detector", "vote")
+# The catalog categories (myntra's and H&M's) that are each street label's kind of garment.
+STREET_LABEL_CATEGORIES = {
+    "t-shirt": ("Tshirts", "T-shirt"),
+    "shirt": ("Shirts", "Shirt", "Blouse"),
+    "longsleeve": ("Sweater", "Sweaters", "Sweatshirts", "Hoodie"),
+    "pants": ("Trousers", "Jeans", "Track Pants", "Leggings/Tights"),
+    "shorts": ("Shorts",),
+    "skirt": ("Skirt", "Skirts"),
+    "dress": ("Dress", "Dresses"),
+    "outwear": ("Jacket", "Jackets", "Coat", "Blazer", "Cardigan"),
+    "shoes": ("Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals",
+              "Flip Flops", "Boots", "Sneakers", "Heeled sandals", "Ballerinas"),
+    "hat": ("Caps", "Hat/beanie", "Hat/brim", "Cap/peaked"),
+}
 # A detected garment stands for a labelled CCP box when they overlap this much.
 MATCH_IOU = 0.5
 
@@ -68,25 +84,33 @@ class LookQuery:
 
 
 class Gallery:
-    """The catalogs' whole photos, embedded, with their garment classes."""
+    """The catalogs' whole photos, embedded, with their garment classes, categories and
+    colour families."""
 
     def __init__(self, items: Sequence[ImageItem], vectors: np.ndarray):
         self.vectors = normalise_rows(vectors)
         self.classes = np.array([item.garment_class or "" for item in items])
+        self.categories = np.array([item.category for item in items])
+        self.colours = np.array([colour_family(item.colour) or "" for item in items])
 
     def similarity(self, query: np.ndarray) -> np.ndarray:
         """Return the cosine similarity of every gallery photo to a normalised query."""
         return self.vectors @ query
+
+    def top(self, similarity: np.ndarray, garment_class: str | None) -> np.ndarray:
+        """Return the indices of the 10 photos most similar within `garment_class` (None:
+        any), best first."""
+        if garment_class:
+            similarity = np.where(self.classes == garment_class, similarity, -np.inf)
+        top = np.argsort(-similarity, kind="stable")[:TOP_K]
+        return top[np.isfinite(similarity[top])]
 
     def class_precision(
         self, similarity: np.ndarray, garment_class: str | None, truth: str
     ) -> float:
         """Return the share of the top 10 by `similarity` within `garment_class` (None: any)
         that is of class `truth`."""
-        if garment_class:
-            similarity = np.where(self.classes == garment_class, similarity, -np.inf)
-        top = np.argsort(-similarity, kind="stable")[:TOP_K]
-        top = top[np.isfinite(similarity[top])]
+        top = self.top(similarity, garment_class)
         return float((self.classes[top] == truth).mean()) if len(top) else 0.0
 
     def neighbours(self, similarity: np.ndarray) -> list[tuple[str, float]]:
@@ -101,10 +125,11 @@ def look_evaluate(
     catalog_csvs: Sequence[Path],
     boxes_file: Path | None = None,
     batch_size: int = 32,
+    colours_csv: Path | None = None,
 ) -> dict[str, float | int]:
     """Return class Precision@10 of each policy on the held-out street photos (macro over
     labels) and, with `boxes_file`, on the garments of the held-out CCP photos; and how
-    many queries each set had."""
+    many queries each set had. With `colours_csv`, also `colour_score` of its photos."""
     embedder = get_embedder()
     items = [item for catalog_csv in catalog_csvs for item in read_catalog(catalog_csv)]
     gallery = Gallery(items, embed_items(embedder, items, batch_size))
@@ -120,6 +145,9 @@ def look_evaluate(
         metrics |= {f"ccp/{name}": value for name, value in scores.items()}
         metrics |= {f"ccp/{name}": value
                     for name, value in sections_score(gallery, outfits, batch_size).items()}
+    if colours_csv is not None:
+        metrics |= {f"colour/{name}": value for name, value in
+                    colour_score(gallery, street_dir, Path(colours_csv), batch_size).items()}
     return metrics
 
 
@@ -197,6 +225,55 @@ def policies_score(
         scores[name] = float(np.mean([np.mean(values) for values in by_label.values()]))
         for label, values in sorted(by_label.items()):
             scores[f"{name}/{label}"] = float(np.mean(values))
+    return scores
+
+
+def colour_score(
+    gallery: Gallery, street_dir: Path, colours_csv: Path, batch_size: int
+) -> dict[str, float | int]:
+    """Return how often shop the look's results have the colour of a street test photo's
+    garment, with the photo's colour weighed as in the index (``plain``) and boosted as
+    shop the look does (``boosted``, search.look.COLOUR_BOOST).
+
+    `colours_csv` (columns image, colour) names the garment's colour family
+    (shop.colour_families) in some of the held-out photos. Each photo's most confident
+    garment is searched in the class the vote gives it. Returns, per variant, colour
+    Precision@10 over the photos (``colour``) and macro over the colour families
+    (``colour_macro``), and ``label``: the share of results whose category is one of the
+    photo's street label (STREET_LABEL_CATEGORIES), which a colour boost must not cost.
+    """
+    with colours_csv.open(newline="", encoding="utf-8") as file:
+        colours = {row["image"]: row["colour"] for row in csv.DictReader(file)}
+    photos = [photo for photo in read_street(street_dir, test=True)
+              if f"images/{photo.path.name}" in colours]
+    found = detect_items(photos, batch_size)
+    queries = [LookQuery(photo, photo.garment_class or "", photo.category,
+                         regions[0] if regions else None)
+               for photo, regions in zip(photos, found, strict=True)]
+    vectors = normalise_rows(embed_items(get_embedder(), [_searched_item(query)
+                                                          for query in queries], batch_size))
+    boosted, _ = colour_boosted(vectors, COLOUR_BOOST)  # a rescale would not reorder
+    hits: dict[str, list[float]] = defaultdict(list)
+    by_family: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for query, plain_vector, boosted_vector in zip(queries, vectors, boosted, strict=True):
+        colour = colours[f"images/{query.photo.path.name}"]
+        plain_similarity = gallery.similarity(plain_vector)
+        searched = _searched_class("vote", query.region, plain_similarity, gallery)
+        for variant, similarity in (("plain", plain_similarity),
+                                    ("boosted", gallery.similarity(boosted_vector))):
+            top = gallery.top(similarity, searched)
+            share = float((gallery.colours[top] == colour).mean()) if len(top) else 0.0
+            hits[f"{variant}/colour"].append(share)
+            by_family[variant][colour].append(share)
+            categories = STREET_LABEL_CATEGORIES.get(query.label, ())
+            hits[f"{variant}/label"].append(
+                float(np.isin(gallery.categories[top], categories).mean()) if len(top) else 0.0)
+    scores: dict[str, float | int] = {"queries": len(queries)}
+    for variant in ("plain", "boosted"):
+        scores[f"{variant}/colour"] = float(np.mean(hits[f"{variant}/colour"] or [0.0]))
+        scores[f"{variant}/colour_macro"] = float(np.mean(
+            [np.mean(shares) for shares in by_family[variant].values()] or [0.0]))
+        scores[f"{variant}/label"] = float(np.mean(hits[f"{variant}/label"] or [0.0]))
     return scores
 
 

@@ -40,6 +40,9 @@ TEXT_RANKERS: set[str] = set()
 # Rankers under which shop the look searches the detector's class as it is, without the
 # catalog's class vote (search.garment_vote): the control for testing the vote online.
 DETECTOR_CLASS_RANKERS: set[str] = set()
+# Rankers under which shop the look searches with the photo's colour weighed as in the
+# index, not boosted (search.look.COLOUR_BOOST): the control for testing the boost online.
+PLAIN_COLOUR_RANKERS: set[str] = set()
 DEFAULT_RANKER = "visual"
 
 # Boosts of visual_attributes, in units of cosine similarity: enough to reorder close
@@ -51,10 +54,11 @@ TEXT_WEIGHT = 0.3
 
 
 def ranker(
-    name: str, *, reads_text: bool = False, class_vote: bool = True
+    name: str, *, reads_text: bool = False, class_vote: bool = True, colour_boost: bool = True
 ) -> Callable[[Ranker], Ranker]:
     """Register a ranking function under `name`; `reads_text` if it uses text embeddings;
-    `class_vote=False` if shop the look should search the detector's classes unchecked."""
+    `class_vote=False` if shop the look should search the detector's classes unchecked;
+    `colour_boost=False` if it should search without boosting the photo's colour."""
 
     def register(function: Ranker) -> Ranker:
         if name in RANKERS:
@@ -64,6 +68,8 @@ def ranker(
             TEXT_RANKERS.add(name)
         if not class_vote:
             DETECTOR_CLASS_RANKERS.add(name)
+        if not colour_boost:
+            PLAIN_COLOUR_RANKERS.add(name)
         return function
 
     return register
@@ -77,6 +83,11 @@ def reads_text(rankers: tuple[str, ...]) -> bool:
 def votes_on_class(name: str) -> bool:
     """Return True when shop the look checks the detector's class under ranker `name`."""
     return name not in DETECTOR_CLASS_RANKERS
+
+
+def boosts_colour(name: str) -> bool:
+    """Return True when shop the look boosts the photo's colour under ranker `name`."""
+    return name not in PLAIN_COLOUR_RANKERS
 
 
 def rank(name: str, candidates: list[Candidate], context: RankingContext) -> list[Candidate]:
@@ -102,6 +113,13 @@ def visual(candidates: list[Candidate], context: RankingContext) -> list[float]:
 def visual_detector_class(candidates: list[Candidate], context: RankingContext) -> list[float]:
     """Pure similarity; shop the look searches each garment in the detector's class, as it
     did before the class vote (docs/shop-the-look.md). Elsewhere the same as `visual`."""
+    return visual(candidates, context)
+
+
+@ranker("visual_plain_colour", colour_boost=False)
+def visual_plain_colour(candidates: list[Candidate], context: RankingContext) -> list[float]:
+    """Pure similarity; shop the look weighs the photo's colour as the index does, as it did
+    before the colour boost (docs/shop-the-look.md). Elsewhere the same as `visual`."""
     return visual(candidates, context)
 
 

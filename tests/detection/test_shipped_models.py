@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from detection import config
-from detection.api import detect, embed, model_version
+from detection.api import colour_boosted, detect, embed, model_version
 from detection.detector import detector_load
 from detection.embedder import WEIGHTS_PATH
 from search.models import EMBEDDING_DIMENSIONS
@@ -82,6 +82,23 @@ def test_embed_is_deterministic_and_near_means_alike():
 
     assert np.allclose(embed([red])[0], first, atol=1e-5)
     assert first @ mirrored > first @ other
+
+
+def test_a_colour_boosted_query_weighs_colour_more_and_knows_its_self_similarity():
+    vectors = embed([outfit(0), outfit(1)])
+    colour = slice(EMBEDDING_DIMENSIONS - 64, EMBEDDING_DIMENSIONS)  # the last part
+
+    same, one = colour_boosted(vectors, 1.0)
+    boosted, identical = colour_boosted(vectors, 6.0)
+
+    assert np.allclose(same, vectors, atol=1e-6)
+    assert one == pytest.approx(1.0)
+    assert np.allclose(np.linalg.norm(boosted, axis=1), 1, atol=1e-5)
+    assert (np.linalg.norm(boosted[:, colour], axis=1)
+            > 2 * np.linalg.norm(vectors[:, colour], axis=1)).all()
+    # What an identical indexed photo scores against the boosted query, for any photo.
+    assert np.allclose((boosted * vectors).sum(axis=1), identical, atol=1e-5)
+    assert 0.5 < identical < 1.0
 
 
 def test_empty_batch():

@@ -11,7 +11,7 @@ from detection.detector_data import is_holdout
 from detection.embedder import get_embedder
 from detection.embedder_training import ImageItem, embed_items, is_street_test, read_catalog
 from detection.regions import Region
-from search.look_evaluation import Gallery, Outfit, look_evaluate, sections_score
+from search.look_evaluation import Gallery, Outfit, colour_score, look_evaluate, sections_score
 from tests.factories import catalog_row, catalog_write
 from tests.search.catalog import outfit_photo, product_photo
 
@@ -112,6 +112,25 @@ def test_a_garment_detected_twice_is_one_section(look_data):
     assert counted["detector/sections_per_photo"] == 2
     assert counted["detector/garments_found"] == 1.0
     assert 1 <= counted["vote/sections_per_photo"] <= 3
+
+
+def test_results_colours_are_scored_plain_and_boosted(look_data, tmp_path):
+    root, catalog = look_data
+    items = read_catalog(catalog)
+    gallery = Gallery(items, embed_items(get_embedder(), items, 8))
+    labelled = [line.split(",")[0] for line in
+                (root / "street/labels.csv").read_text().splitlines()[1:5]]
+    colours = tmp_path / "colours.csv"
+    colours.write_text("image,colour\n" + "".join(f"{name},red\n" for name in labelled))
+
+    scores = colour_score(gallery, root / "street", colours, batch_size=8)
+
+    assert scores["queries"] == 4
+    for variant in ("plain", "boosted"):
+        # Every generated product is named Red: all results have the labelled colour.
+        assert scores[f"{variant}/colour"] == 1.0
+        assert scores[f"{variant}/colour_macro"] == 1.0
+        assert 0.0 <= scores[f"{variant}/label"] <= 1.0
 
 
 def test_the_command_prints_one_line_per_score(look_data, scores, capsys):

@@ -10,8 +10,16 @@ from PIL import Image
 
 from detection.regions import Region
 from search import look
+from search.filters import ProductFilters
 from search.indexing import products_index
-from tests.search.catalog import PRODUCTS, generated_catalog_import, heic, jpeg, outfit_photo
+from tests.search.catalog import (
+    PRODUCTS,
+    generated_catalog_import,
+    heic,
+    jpeg,
+    outfit_photo,
+    product_photo,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +152,23 @@ def test_a_garment_the_detector_named_twice_is_shown_once(indexed_catalog, monke
     # a region is a repeat only if it is one under every ranker.
     assert [r.garment_class for r in control] == ["bag", "accessory", "bag"]
     assert len(both) == 3
+
+
+def test_the_photo_s_colour_counts_more_than_in_the_index(indexed_catalog, monkeypatch):
+    # A red photo that is not a tee's shape, searched among the tees: red and blue.
+    monkeypatch.setattr(look, "detect", lambda image: [])
+    photo = product_photo((200, 30, 40), "dress")
+    tops = ProductFilters(garment_class="top")
+
+    (boosted,) = look.look_search(photo, filters=tops, rankers=("visual",))
+    (plain,) = look.look_search(photo, filters=tops, rankers=("visual_plain_colour",))
+
+    def red_lead(region):
+        scores = {hit.sku: hit.score for hit in region.results}
+        return scores["SKU-00000"] - scores["SKU-00001"]
+
+    assert [hit.sku for hit in boosted.results] == ["SKU-00000", "SKU-00001"]
+    assert red_lead(boosted) > red_lead(plain)
 
 
 def test_shoppers_box_searches_only_that_part(client, indexed_catalog):

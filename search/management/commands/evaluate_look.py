@@ -20,10 +20,14 @@ class Command(BaseCommand):
         parser.add_argument("--catalog", type=Path, action="append", required=True,
                             help="catalog CSV searched; repeat for several")
         parser.add_argument("--boxes", type=Path, help="CCP boxes.json (held-out photos only)")
+        parser.add_argument("--colours", type=Path,
+                            help="CSV (image, colour) naming the garment's colour family in "
+                                 "some street test photos, e.g. docs/street_colours.csv: also "
+                                 "score the results' colour, plain and boosted")
         parser.add_argument("--batch-size", type=int, default=32)
 
-    def handle(self, *args, street, catalog, boxes, batch_size, **options):
-        scores = look_evaluate(street, catalog, boxes, batch_size)
+    def handle(self, *args, street, catalog, boxes, colours, batch_size, **options):
+        scores = look_evaluate(street, catalog, boxes, batch_size, colours)
         width = max(map(len, scores))
         for name, score in scores.items():
             shown = f"{score:.3f}" if isinstance(score, float) else str(score)
