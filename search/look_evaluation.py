@@ -133,21 +133,21 @@ def look_evaluate(
     embedder = get_embedder()
     items = [item for catalog_csv in catalog_csvs for item in read_catalog(catalog_csv)]
     gallery = Gallery(items, embed_items(embedder, items, batch_size))
-    queries = street_queries(street_dir, batch_size)
-    metrics = {"street/queries": len(queries)}
+    street = street_queries(street_dir, batch_size)
+    metrics = {"street/queries": len(street)}
     metrics |= {f"street/{name}": value
-                for name, value in policies_score(gallery, queries, batch_size).items()}
+                for name, value in policies_score(gallery, street, batch_size).items()}
     if boxes_file is not None:
         outfits = ccp_outfits(Path(boxes_file), batch_size)
-        queries = ccp_queries(outfits)
-        scores = policies_score(gallery, queries, batch_size, policies=("detector", "vote"))
-        metrics["ccp/queries"] = len(queries)
+        garments = ccp_queries(outfits)
+        scores = policies_score(gallery, garments, batch_size, policies=("detector", "vote"))
+        metrics["ccp/queries"] = len(garments)
         metrics |= {f"ccp/{name}": value for name, value in scores.items()}
         metrics |= {f"ccp/{name}": value
                     for name, value in sections_score(gallery, outfits, batch_size).items()}
     if colours_csv is not None:
         metrics |= {f"colour/{name}": value for name, value in
-                    colour_score(gallery, street_dir, Path(colours_csv), batch_size).items()}
+                    colour_score(gallery, street, Path(colours_csv), batch_size).items()}
     return metrics
 
 
@@ -204,10 +204,9 @@ def policies_score(
     (nothing without queries)."""
     if not queries:
         return {}
-    embedder = get_embedder()
-    searched = normalise_rows(embed_items(embedder, [_searched_item(query) for query in queries],
-                                          batch_size))
-    whole = (normalise_rows(embed_items(embedder, [query.photo for query in queries], batch_size))
+    searched = searched_vectors(queries, batch_size)
+    whole = (normalise_rows(embed_items(get_embedder(), [query.photo for query in queries],
+                                        batch_size))
              if "embedding" in policies else searched)
     per_label: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in policies}
     for query, whole_vector, searched_vector in zip(queries, whole, searched, strict=True):
@@ -229,14 +228,15 @@ def policies_score(
 
 
 def colour_score(
-    gallery: Gallery, street_dir: Path, colours_csv: Path, batch_size: int
+    gallery: Gallery, street: Sequence[LookQuery], colours_csv: Path, batch_size: int
 ) -> dict[str, float | int]:
     """Return how often shop the look's results have the colour of a street test photo's
     garment, with the photo's colour weighed as in the index (``plain``) and boosted as
     shop the look does (``boosted``, search.look.COLOUR_BOOST).
 
     `colours_csv` (columns image, colour) names the garment's colour family
-    (shop.colour_families) in some of the held-out photos. Each photo's most confident
+    (shop.colour_families) in some of the held-out photos, of which `street` holds the
+    queries (`street_queries`). Each photo's most confident
     garment is searched in the class the vote gives it. Returns, per variant, colour
     Precision@10 over the photos (``colour``) and macro over the colour families
     (``colour_macro``), and ``label``: the share of results whose category is one of the
@@ -244,14 +244,8 @@ def colour_score(
     """
     with colours_csv.open(newline="", encoding="utf-8") as file:
         colours = {row["image"]: row["colour"] for row in csv.DictReader(file)}
-    photos = [photo for photo in read_street(street_dir, test=True)
-              if f"images/{photo.path.name}" in colours]
-    found = detect_items(photos, batch_size)
-    queries = [LookQuery(photo, photo.garment_class or "", photo.category,
-                         regions[0] if regions else None)
-               for photo, regions in zip(photos, found, strict=True)]
-    vectors = normalise_rows(embed_items(get_embedder(), [_searched_item(query)
-                                                          for query in queries], batch_size))
+    queries = [query for query in street if f"images/{query.photo.path.name}" in colours]
+    vectors = searched_vectors(queries, batch_size)
     boosted, _ = colour_boosted(vectors, COLOUR_BOOST)  # a rescale would not reorder
     hits: dict[str, list[float]] = defaultdict(list)
     by_family: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -315,6 +309,12 @@ def _searched_class(
     if policy == "detector":
         return detected or None
     return region_class(detected, gallery.neighbours(similarity))
+
+
+def searched_vectors(queries: Sequence[LookQuery], batch_size: int) -> np.ndarray:
+    """Return the normalised vectors of the queries' searched parts, in order."""
+    return normalise_rows(embed_items(get_embedder(), [_searched_item(query) for query in queries],
+                                      batch_size))
 
 
 def _searched_item(query: LookQuery) -> ImageItem:

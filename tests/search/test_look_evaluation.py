@@ -11,7 +11,14 @@ from detection.detector_data import is_holdout
 from detection.embedder import get_embedder
 from detection.embedder_training import ImageItem, embed_items, is_street_test, read_catalog
 from detection.regions import Region
-from search.look_evaluation import Gallery, Outfit, colour_score, look_evaluate, sections_score
+from search.look_evaluation import (
+    Gallery,
+    Outfit,
+    colour_score,
+    look_evaluate,
+    sections_score,
+    street_queries,
+)
 from tests.factories import catalog_row, catalog_write
 from tests.search.catalog import outfit_photo, product_photo
 
@@ -64,9 +71,19 @@ def look_data(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def scores(look_data):
+def scores(look_data, tmp_path_factory):
     root, catalog = look_data
-    return look_evaluate(root / "street", [catalog], root / "ccp/boxes.json", batch_size=8)
+    return look_evaluate(root / "street", [catalog], root / "ccp/boxes.json", batch_size=8,
+                         colours_csv=colours_write(root, tmp_path_factory.mktemp("colours")))
+
+
+def colours_write(root, folder):
+    """Label the first four street photos red (every generated product is named Red)."""
+    labelled = [line.split(",")[0] for line in
+                (root / "street/labels.csv").read_text().splitlines()[1:5]]
+    colours = folder / "colours.csv"
+    colours.write_text("image,colour\n" + "".join(f"{name},red\n" for name in labelled))
+    return colours
 
 
 def test_every_policy_is_scored_on_every_street_label(scores):
@@ -118,12 +135,10 @@ def test_results_colours_are_scored_plain_and_boosted(look_data, tmp_path):
     root, catalog = look_data
     items = read_catalog(catalog)
     gallery = Gallery(items, embed_items(get_embedder(), items, 8))
-    labelled = [line.split(",")[0] for line in
-                (root / "street/labels.csv").read_text().splitlines()[1:5]]
-    colours = tmp_path / "colours.csv"
-    colours.write_text("image,colour\n" + "".join(f"{name},red\n" for name in labelled))
+    colours = colours_write(root, tmp_path)
+    street = street_queries(root / "street", batch_size=8)
 
-    scores = colour_score(gallery, root / "street", colours, batch_size=8)
+    scores = colour_score(gallery, street, colours, batch_size=8)
 
     assert scores["queries"] == 4
     for variant in ("plain", "boosted"):
@@ -131,6 +146,12 @@ def test_results_colours_are_scored_plain_and_boosted(look_data, tmp_path):
         assert scores[f"{variant}/colour"] == 1.0
         assert scores[f"{variant}/colour_macro"] == 1.0
         assert 0.0 <= scores[f"{variant}/label"] <= 1.0
+
+
+def test_colours_are_scored_on_the_street_photos_beside_the_outfits(scores):
+    # The colour labels name street photos, whatever other queries the run has.
+    assert scores["colour/queries"] == 4
+    assert scores["colour/boosted/colour"] == 1.0
 
 
 def test_the_command_prints_one_line_per_score(look_data, scores, capsys):
