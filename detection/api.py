@@ -14,8 +14,8 @@ from PIL import Image
 
 from detection.regions import Region
 
-__all__ = ["Region", "colour_boosted", "detect", "detect_many", "embed", "model_version",
-           "models_warm_up"]
+__all__ = ["Region", "colour_boosted", "detect", "detect_many", "embed", "embed_with_local",
+           "local_scores", "model_version", "models_warm_up"]
 
 _loading = threading.Lock()
 # Bumped when detection changes in a way the settings don't show (2: photos smaller than
@@ -56,6 +56,23 @@ def embed(images: Sequence[Image.Image]) -> np.ndarray:
     with _loading:
         embedder = _embedder()
     return embedder.embed(list(images))
+
+
+def embed_with_local(images: Sequence[Image.Image]) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """Return `embed`'s vectors and each image's local descriptors (int8, locations x
+    size), which `local_scores` compares; None when the embedder has none."""
+    with _loading:
+        embedder = _embedder()
+    return embedder.embed_with_local(list(images))
+
+
+def local_scores(query: np.ndarray, candidates: Sequence[np.ndarray | None],
+                 similarities: Sequence[float]) -> list[float]:
+    """Return each candidate's similarity to the query re-scored with its local descriptors
+    (1 for an identical photo); a candidate without descriptors keeps its similarity."""
+    from detection.local_matching import verified_scores
+
+    return verified_scores(query, candidates, similarities)
 
 
 def colour_boosted(vectors: np.ndarray, boost: float) -> tuple[np.ndarray, float]:

@@ -35,6 +35,7 @@ from PIL import Image
 from torch import nn
 
 from detection.embedder_runtime import CACHE_DIR, RUNTIME, backbone_runner
+from detection.local_matching import quantised
 
 # Defaults, overridable from the environment (to be merged into the project configuration).
 IMAGE_SIZE = int(os.environ.get("EMBEDDER_IMAGE_SIZE", "224"))
@@ -57,6 +58,11 @@ MID_LEVEL_STAGES = (4, 6)
 # keeps the ones below frozen: stage 4 then still gives the instance part the ImageNet detail
 # that fine-tuning on garment types washes out (EMBEDDER.md).
 TUNED_FROM_STAGE = 5
+# The stage whose depthwise activation also gives each photo a set of local descriptors, one
+# per LOCAL_POOL x LOCAL_POOL cell (stride 32): similar items re-ranks its candidates by how
+# well their local descriptors match the query's (detection/local_matching.py, EMBEDDER.md).
+LOCAL_STAGE = 4
+LOCAL_POOL = 2
 # EfficientNet-Lite was trained on inputs scaled to [-1, 1].
 PIXEL_MEAN = (0.5, 0.5, 0.5)
 PIXEL_STD = (0.5, 0.5, 0.5)
@@ -194,15 +200,17 @@ class BackboneFeatures(nn.Module):
         of the last block of each stage in ``MID_LEVEL_STAGES`` (blocks in ``feature_blocks``).
         """
         net = self.net
-        x, mid_level = run_stages(net.blocks, self.stem(images), 0)
+        x, activations = run_stages(net.blocks, self.stem(images), 0)
         block = x.mean(dim=(2, 3))
         x = net.bn2(net.conv_head(x))
         gem = gem_pool(x)
+        mid_level = [gem_pool(activations[stage]) for stage in MID_LEVEL_STAGES]
         return {
             "avg": x.mean(dim=(2, 3)),
             "gem": gem,
             "block": block,
             "gem_mid": torch.cat([gem, *mid_level], dim=1),
+            "local": local_map(activations[LOCAL_STAGE]),
         }
 
     def feature_blocks(self, feature_name: str) -> tuple[int, ...]:
@@ -229,7 +237,8 @@ class BackboneTop(nn.Module):
 
     def forward(self, branch: torch.Tensor) -> torch.Tensor:
         """Return the GeM of the head conv and of the mid-level stages this top runs."""
-        x, mid_level = run_stages(self.blocks, branch, TUNED_FROM_STAGE)
+        x, activations = run_stages(self.blocks, branch, TUNED_FROM_STAGE)
+        mid_level = [gem_pool(activation) for activation in activations.values()]
         return torch.cat([gem_pool(self.bn2(self.conv_head(x))), *mid_level], dim=1)
 
     def gem_mid(self, branch: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
@@ -243,24 +252,32 @@ class BackboneTop(nn.Module):
 
 def run_stages(
     stages: nn.Sequential, x: torch.Tensor, first_index: int
-) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Run consecutive stages, numbered from ``first_index``; return the output and the GeM of
-    the depthwise activation of the last block of each stage in ``MID_LEVEL_STAGES``."""
-    mid_level = []
+) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+    """Run consecutive stages, numbered from ``first_index``; return the output and, by stage
+    number, the depthwise activation of the last block of each stage in ``MID_LEVEL_STAGES``."""
+    activations = {}
     for index, stage in enumerate(stages, start=first_index):
         if index in MID_LEVEL_STAGES:
             x = stage[:-1](x)
-            x, activation = inverted_residual_with_activation(stage[-1], x)
-            mid_level.append(gem_pool(activation))
+            x, activations[index] = inverted_residual_with_activation(stage[-1], x)
         else:
             x = stage(x)
-    return x, mid_level
+    return x, activations
 
 
 def gem_pool(activation: torch.Tensor) -> torch.Tensor:
     """GeM-pool a non-negative (ReLU6) N x C x H x W activation to N x C."""
     # clamp avoids 0 ** (1/p), whose gradient is infinite.
     return activation.clamp(min=1e-6).pow(GEM_POWER).mean(dim=(2, 3)).pow(1.0 / GEM_POWER)
+
+
+def local_map(activation: torch.Tensor) -> torch.Tensor:
+    """Square-root a non-negative activation and average it over LOCAL_POOL-sided cells.
+
+    Each cell's channels are one local descriptor (before projection). Square-rooting tames
+    the few strong channels, as for the pooled features; cells at the border may be partial.
+    """
+    return F.avg_pool2d(activation.clamp(min=0).sqrt(), LOCAL_POOL, ceil_mode=True)
 
 
 def inverted_residual_with_activation(
@@ -317,6 +334,8 @@ class EmbedderHead(nn.Module):
         feature_blocks: Sequence[int] = (),
         instance_blocks: Sequence[int] = (0,),
         semantic_blocks: Sequence[int] = (0,),
+        local_width: int = 0,
+        local_size: int = 0,
     ) -> None:
         super().__init__()
         # The features are consecutive blocks, each pooled from its own layer (one block if
@@ -338,6 +357,10 @@ class EmbedderHead(nn.Module):
         self.register_buffer("colour_mean", torch.zeros(histogram_size))
         self.register_buffer("colour_matrix", torch.zeros(histogram_size, colour_size))
         self.register_buffer("part_weights", torch.ones(3))
+        # Checkpoints fitted before local descriptors existed have no local projection.
+        if local_size:
+            self.register_buffer("local_mean", torch.zeros(local_width))
+            self.register_buffer("local_matrix", torch.zeros(local_width, local_size))
 
     def normalised_blocks(self, features: torch.Tensor) -> list[torch.Tensor]:
         """Split features into their blocks, each square-rooted and L2-normalised."""
@@ -368,6 +391,25 @@ class EmbedderHead(nn.Module):
         """Widths of the instance, semantic and colour parts, in vector order."""
         return (self.instance_matrix.shape[1], self.semantic[-1].out_features,
                 self.colour_matrix.shape[1])
+
+    @property
+    def has_local(self) -> bool:
+        """True when the head projects local descriptors (``local_descriptors``)."""
+        return hasattr(self, "local_matrix")
+
+    def local_descriptors(self, maps: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Project each photo's local map (locations x channels) to L2-normalised descriptors
+        (locations x local size), stored as int8 (``detection.local_matching.quantised``)."""
+        if not self.has_local:
+            raise ValueError("this checkpoint has no local projection (train_embedder --local)")
+        mean = self.local_mean.numpy()
+        matrix = self.local_matrix.numpy()
+        descriptors = []
+        for locations in maps:
+            projected = (locations - mean) @ matrix
+            projected /= np.linalg.norm(projected, axis=1, keepdims=True) + 1e-12
+            descriptors.append(quantised(projected))
+        return descriptors
 
     def parts(self, features: torch.Tensor, histograms: torch.Tensor) -> list[torch.Tensor]:
         """Return the unweighted, L2-normalised instance, semantic and colour parts."""
@@ -418,20 +460,31 @@ class FeatureExtractor:
         arrays = [image_to_array(image, self.grey_input) for image in fitted]
         return arrays, colour_histogram(thumbnails, self.colour_bins)
 
+    def backbone_outputs(
+        self, arrays: Sequence[np.ndarray], batch_size: int = BATCH_SIZE
+    ) -> tuple[torch.Tensor, list[np.ndarray]]:
+        """Run the backbone over same-shaped batches; return, in input order, the pooled
+        features and each image's local map as a (locations x channels) array."""
+        features: np.ndarray | None = None
+        local: list[np.ndarray] = [np.empty(0)] * len(arrays)
+        with self._lock:
+            for indices in group_by_shape(arrays, batch_size):
+                pooled, maps = self.run_backbone(np.stack([arrays[i] for i in indices]))
+                if features is None:
+                    features = np.empty((len(arrays), pooled.shape[1]), dtype=np.float32)
+                features[indices] = pooled
+                locations = maps.reshape(maps.shape[0], maps.shape[1], -1).transpose(0, 2, 1)
+                for index, image_locations in zip(indices, locations, strict=True):
+                    local[index] = image_locations
+        if features is None:
+            raise ValueError("no images given")
+        return torch.from_numpy(features), local
+
     def backbone_features(
         self, arrays: Sequence[np.ndarray], batch_size: int = BATCH_SIZE
     ) -> torch.Tensor:
         """Run the backbone over same-shaped batches and return pooled features in input order."""
-        features: np.ndarray | None = None
-        with self._lock:
-            for indices in group_by_shape(arrays, batch_size):
-                pooled = self.run_backbone(np.stack([arrays[i] for i in indices]))
-                if features is None:
-                    features = np.empty((len(arrays), pooled.shape[1]), dtype=np.float32)
-                features[indices] = pooled
-        if features is None:
-            raise ValueError("no images given")
-        return torch.from_numpy(features)
+        return self.backbone_outputs(arrays, batch_size)[0]
 
     def extract(
         self, images: Sequence[Image.Image], batch_size: int = BATCH_SIZE
@@ -439,6 +492,14 @@ class FeatureExtractor:
         """Return pooled backbone features and colour histograms of images."""
         tensors, colour = self.preprocess(images)
         return self.backbone_features(tensors, batch_size), colour
+
+    def extract_with_local(
+        self, images: Sequence[Image.Image], batch_size: int = BATCH_SIZE
+    ) -> tuple[torch.Tensor, np.ndarray, list[np.ndarray]]:
+        """Return pooled backbone features, colour histograms and local maps of images."""
+        tensors, colour = self.preprocess(images)
+        features, local = self.backbone_outputs(tensors, batch_size)
+        return features, colour, local
 
 
 class Embedder:
@@ -485,6 +546,18 @@ class Embedder:
         if not images:
             return np.zeros((0, self.vector_size), dtype=np.float32)
         return self.postprocess(*self.extractor.extract(images, batch_size))
+
+    def embed_with_local(
+        self, images: Sequence[Image.Image], batch_size: int = BATCH_SIZE
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Embed images; also return each image's local descriptors (locations x local size,
+        int8 rows of unit length, see ``detection.local_matching.quantised``) for re-ranking,
+        or None when the checkpoint has no local projection."""
+        if not images:
+            return np.zeros((0, self.vector_size), dtype=np.float32), []
+        features, colour, local = self.extractor.extract_with_local(images, batch_size)
+        descriptors = self.head.local_descriptors(local) if self.head.has_local else None
+        return self.postprocess(features, colour), descriptors
 
     def parts_boosted(
         self, vectors: np.ndarray, boosts: tuple[float, float, float]

@@ -1,4 +1,4 @@
-"""Run the embedder's frozen backbone (pixels -> pooled features) with ONNX Runtime or torch.
+"""Run the embedder's backbone (pixels -> pooled features and local map) with ONNX Runtime or torch.
 
 ONNX Runtime measured 3-4x faster than torch on the 2-core CPU machine, and ~5x at batch 1
 (docs/benchmarks.md), so it is the default wherever ``onnxruntime`` imports; torch stays
@@ -31,23 +31,24 @@ RUNTIME = os.environ.get("EMBEDDER_RUNTIME", "auto")  # auto | onnx | torch
 # The same folder as the detector's ONNX export, read once in detection/config.py.
 CACHE_DIR = MODEL_CACHE_DIR
 # Bump when the exported graph changes for the same weights (inputs, outputs, opset).
-EXPORT_FORMAT = "pooled-v1"
+EXPORT_FORMAT = "pooled-local-v2"
 OPSET = 17
 
-# (N, 3, H, W) float32 pixels -> (N, C) float32 pooled features
-BackboneRunner = Callable[[np.ndarray], np.ndarray]
+# (N, 3, H, W) float32 pixels -> (N, C) float32 pooled features, (N, C', H', W') local map
+BackboneRunner = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class PooledBackbone(nn.Module):
-    """The backbone with one pooling selected, as a single-output module to export."""
+    """The backbone with one pooling and its local map selected, as a module to export."""
 
     def __init__(self, backbone: nn.Module, feature_name: str) -> None:
         super().__init__()
         self.backbone = backbone
         self.feature_name = feature_name
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.backbone(pixels)[self.feature_name]
+    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = self.backbone(pixels)
+        return outputs[self.feature_name], outputs["local"]
 
 
 def backbone_fingerprint(backbone: nn.Module, feature_name: str) -> str:
@@ -60,7 +61,8 @@ def backbone_fingerprint(backbone: nn.Module, feature_name: str) -> str:
 
 
 def onnx_export(backbone: nn.Module, feature_name: str) -> bytes:
-    """Export pixels -> pooled features to ONNX with dynamic batch size, height and width."""
+    """Export pixels -> (pooled features, local map) to ONNX with dynamic batch size, height
+    and width."""
     module = PooledBackbone(backbone, feature_name).eval()
     sample = torch.zeros(2, 3, 224, 224)
     buffer = io.BytesIO()
@@ -72,10 +74,11 @@ def onnx_export(backbone: nn.Module, feature_name: str) -> bytes:
             (sample,),
             buffer,
             input_names=["pixels"],
-            output_names=["features"],
+            output_names=["features", "local"],
             dynamic_axes={
                 "pixels": {0: "batch", 2: "height", 3: "width"},
                 "features": {0: "batch"},
+                "local": {0: "batch", 2: "local_height", 3: "local_width"},
             },
             opset_version=OPSET,
             dynamo=False,
@@ -121,8 +124,11 @@ def onnx_runner(model: bytes | Path, num_threads: int | None = None) -> Backbone
     """Return a function running the exported backbone with ONNX Runtime on the CPU."""
     session = cpu_inference_session(model, num_threads or threads())
 
-    def run(pixels: np.ndarray) -> np.ndarray:
-        return session.run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.float32)})[0]
+    def run(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        features, local = session.run(
+            None, {"pixels": np.ascontiguousarray(pixels, dtype=np.float32)}
+        )
+        return features, local
 
     return run
 
@@ -131,10 +137,10 @@ def torch_runner(backbone: nn.Module, feature_name: str, device: str) -> Backbon
     """Return a function running the backbone with torch on ``device``."""
     backbone = backbone.to(device).eval()
 
-    def run(pixels: np.ndarray) -> np.ndarray:
+    def run(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with torch.inference_mode():
-            features = backbone(torch.from_numpy(pixels).to(device))[feature_name]
-        return features.float().cpu().numpy()
+            outputs = backbone(torch.from_numpy(pixels).to(device))
+        return outputs[feature_name].float().cpu().numpy(), outputs["local"].float().cpu().numpy()
 
     return run
 
@@ -142,7 +148,7 @@ def torch_runner(backbone: nn.Module, feature_name: str, device: str) -> Backbon
 def backbone_runner(
     backbone: nn.Module, feature_name: str, runtime: str = RUNTIME, cache_dir: Path = CACHE_DIR
 ) -> BackboneRunner:
-    """Return the fastest available way to compute pooled features for this backbone."""
+    """Return the fastest available way to compute pooled features and local maps."""
     if runtime_choice(runtime) == "onnx":
         return onnx_runner(cached_onnx_model(backbone, feature_name, cache_dir))
     return torch_runner(backbone, feature_name, "cuda" if torch.cuda.is_available() else "cpu")

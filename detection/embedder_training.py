@@ -35,6 +35,7 @@ from detection.embedder import (
     EmbedderHead,
     FeatureExtractor,
 )
+from detection.local_matching import RERANK_CANDIDATES, reranked_neighbours
 from detection.semantic_training import (
     TUNE_EPOCHS,
     cache_branch_inputs,
@@ -69,6 +70,11 @@ PART_WEIGHTS = (1.0, 1.0, 0.25)  # instance, semantic, colour (colour costs fami
 INSTANCE_BLOCKS = (1, 2)
 # The semantic MLP reads all of them (street P@10 0.782 with the head conv alone, 0.793).
 SEMANTIC_BLOCKS = (0, 1, 2)
+
+# Local descriptors (similar items' re-ranking, detection.local_matching): PCA of the local
+# map's channels to this size, fitted on this many training photos (a random sample).
+LOCAL_SIZE = 64
+LOCAL_FIT_IMAGES = 3000
 
 STREET_TEST_FRACTION = 0.3  # share of street photos held out as test queries (never trained on)
 TOP_K = 10
@@ -191,9 +197,19 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
 
 
-def catalog_metrics(vectors: np.ndarray, items: Sequence[ImageItem]) -> dict[str, float]:
-    """Compute leave-one-out family Recall@1/@10 and category (+colour) Precision@10."""
-    neighbours = nearest_neighbours(vectors, vectors, TOP_K, exclude_self=True)
+def catalog_metrics(
+    vectors: np.ndarray, items: Sequence[ImageItem], local: Sequence[np.ndarray] | None = None
+) -> dict[str, float]:
+    """Compute leave-one-out family Recall@1/@10 and category (+colour) Precision@10.
+
+    With ``local`` descriptors, each article's RERANK_CANDIDATES nearest are re-ranked by
+    local matching first, as similar items does (``detection.local_matching``).
+    """
+    if local is None:
+        neighbours = nearest_neighbours(vectors, vectors, TOP_K, exclude_self=True)
+    else:
+        candidates = nearest_neighbours(vectors, vectors, RERANK_CANDIDATES, exclude_self=True)
+        neighbours = reranked_neighbours(normalise_rows(vectors), local, candidates, TOP_K)
     family = np.array([item.family for item in items])
     category = np.array([item.category for item in items])
     category_colour = np.array([f"{item.category}\x00{item.colour}" for item in items])
@@ -308,6 +324,88 @@ def extract_features(
             cache_file, features=result[0].astype(np.float16), colour=result[1].astype(np.float16)
         )
     return result
+
+
+def extract_with_local(
+    embedder: Embedder, items: Sequence[ImageItem], batch_size: int = BATCH_SIZE
+) -> tuple[torch.Tensor, np.ndarray, list[np.ndarray]]:
+    """Return backbone features, colour histograms and local descriptors of items."""
+    features, histograms, local = [], [], []
+    with tqdm(total=len(items), desc="features", unit="img") as progress:
+        for images in iterate_batches(items, batch_size):
+            batch = embedder.extractor.extract_with_local(images, batch_size)
+            features.append(batch[0])
+            histograms.append(batch[1])
+            local += embedder.head.local_descriptors(batch[2])
+            progress.update(len(images))
+    return torch.cat(features), np.concatenate(histograms), local
+
+
+def local_maps(
+    extractor: FeatureExtractor, items: Sequence[ImageItem], batch_size: int = BATCH_SIZE
+) -> list[np.ndarray]:
+    """Return each item's local map (locations x channels, float16), with a progress bar."""
+    maps = []
+    with tqdm(total=len(items), desc="local maps", unit="img") as progress:
+        for images in iterate_batches(items, batch_size):
+            maps += [m.astype(np.float16) for m in extractor.extract_with_local(images)[2]]
+            progress.update(len(images))
+    return maps
+
+
+def fit_local_projection(maps: Sequence[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fit PCA (mean, channels x size matrix, no whitening) on the locations of local maps.
+
+    Whitening would raise the weak components to the strength of the strong ones; the
+    Chamfer match wants the dominant patterns, as the maps have them.
+    """
+    locations = np.concatenate(maps).astype(np.float64)
+    mean = locations.mean(axis=0)
+    covariance = np.cov(locations - mean, rowvar=False)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    matrix = eigenvectors[:, np.argsort(eigenvalues)[::-1][:size]]
+    return mean.astype(np.float32), matrix.astype(np.float32)
+
+
+def training_sample(data_dir: Path, count: int, seed: int = 0) -> list[ImageItem]:
+    """Return a random sample of ``count`` training items (all of them if fewer)."""
+    items = [item for items in training_items(data_dir).values() for item in items]
+    if len(items) <= count:
+        return items
+    chosen = np.random.default_rng(seed).choice(len(items), count, replace=False)
+    return [items[index] for index in sorted(chosen)]
+
+
+def with_local_projection(
+    checkpoint: dict, extractor: FeatureExtractor, items: Sequence[ImageItem],
+    size: int = LOCAL_SIZE, batch_size: int = BATCH_SIZE,
+) -> dict:
+    """Return ``checkpoint`` with a local projection fitted on ``items`` (no labels used)."""
+    mean, matrix = fit_local_projection(local_maps(extractor, items, batch_size), size)
+    checkpoint = {**checkpoint, "head_config": {**checkpoint["head_config"],
+                                                "local_width": len(mean), "local_size": size}}
+    checkpoint["head_state"] = {**checkpoint["head_state"],
+                                "local_mean": torch.from_numpy(mean).half(),
+                                "local_matrix": torch.from_numpy(matrix).half()}
+    return checkpoint
+
+
+def embedder_fit_local(
+    data_dir: Path, weights: Path = WEIGHTS_PATH, out_path: Path = WEIGHTS_PATH,
+    sample: int = LOCAL_FIT_IMAGES, seed: int = 0,
+) -> Path:
+    """Fit only the local projection of a checkpoint on training photos; save it.
+
+    The vectors do not change: the backbone, the head and its parts stay as they are.
+    """
+    checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
+    extractor = Embedder(checkpoint).extractor
+    items = training_sample(data_dir, sample, seed)
+    checkpoint = with_local_projection(checkpoint, extractor, items)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(checkpoint, out_path)
+    return out_path
 
 
 def embed_items(
@@ -432,6 +530,8 @@ def embedder_train(
         "backbone_state": {key: value.half() for key, value in backbone.net.state_dict().items()},
         "head_state": {key: value.half() for key, value in head.state_dict().items()},
     }
+    local_items = training_sample(data_dir, LOCAL_FIT_IMAGES, seed)
+    checkpoint = with_local_projection(checkpoint, extractor, local_items, batch_size=batch_size)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, out_path)
@@ -528,13 +628,19 @@ def embedder_evaluate(
     weights: Path = WEIGHTS_PATH,
     catalog_whitening: bool = False,
     batch_size: int = BATCH_SIZE,
+    rerank: bool = False,
 ) -> dict[str, float]:
-    """Compute leave-one-out family recall and category (+colour) precision of a catalog."""
+    """Compute leave-one-out family recall and category (+colour) precision of a catalog;
+    with ``rerank``, of the neighbours re-ranked by local matching (similar items' order)."""
     embedder = Embedder.load(weights)
     items = read_catalog(catalog_csv)
-    features, histograms = extract_items(embedder, items, batch_size)
+    local = None
+    if rerank:
+        features, histograms, local = extract_with_local(embedder, items, batch_size)
+    else:
+        features, histograms = extract_items(embedder, items, batch_size)
     head = with_catalog_whitening(embedder.head, features) if catalog_whitening else embedder.head
-    return catalog_metrics(head_vectors(head, features, histograms), items)
+    return catalog_metrics(head_vectors(head, features, histograms), items, local)
 
 
 def embedder_evaluate_street(

@@ -95,3 +95,16 @@ def test_catalog_fit_refuses_to_overwrite_the_shipped_checkpoint(tmp_path):
         call_command("train_embedder", "--catalog", str(tmp_path / "missing.csv"))
     with pytest.raises(CommandError, match="--data-dir"):
         call_command("train_embedder")
+
+
+def test_evaluate_embedder_rerank_scores_the_order_similar_items_shows(tmp_path, capsys):
+    catalog = write_catalog(tmp_path / "shop")
+
+    call_command("evaluate_embedder", "--catalog", str(catalog), "--rerank")
+
+    scores = dict(line.split() for line in capsys.readouterr().out.splitlines())
+    assert {"family_r@1", "family_r@10", "category_p@10"} <= set(scores)
+    assert all(0 <= float(value) <= 1 for name, value in scores.items() if "@" in name)
+    with pytest.raises(CommandError, match="--rerank"):
+        call_command("evaluate_embedder", "--catalog", str(catalog), "--street",
+                     str(tmp_path), "--rerank")

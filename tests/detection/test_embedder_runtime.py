@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw
 
 from detection import embedder_runtime
 from detection.embedder import WEIGHTS_PATH, Embedder, colour_histogram
+from detection.local_matching import dequantised
 
 pytest.importorskip("onnxruntime")
 
@@ -45,6 +46,24 @@ def test_onnx_vectors_match_torch_at_batch_1_and_batch_32(checkpoint, tmp_path):
     assert (one_by_one * expected[32:]).sum(axis=1).min() >= 0.9999
     # Distinct photos give distinct vectors (a constant output would also "match").
     assert (expected[0] @ expected[1:].T).max() < 0.9999
+
+
+def test_onnx_local_descriptors_match_torch(checkpoint, tmp_path):
+    """Similar items re-ranks with descriptors from whichever runtime indexed the photos."""
+    photos = [garment_photo(50, (200, 300)), garment_photo(51, (224, 224)),
+              garment_photo(52, (330, 250))]
+    _, onnx = embedder_with(checkpoint, "onnx", tmp_path).embed_with_local(photos)
+    _, expected = embedder_with(checkpoint, "torch", tmp_path).embed_with_local(photos)
+
+    # 224 x 336 input: a 14 x 21 stage-4 map in 2 x 2 cells (7 x 11, the last row partial);
+    # 296 x 224: 19 x 14 in 10 x 7.
+    assert [found.shape for found in expected] == [(77, 64), (49, 64), (70, 64)]
+    for got, wanted in zip(onnx, expected, strict=True):
+        assert got.shape == wanted.shape
+        got, wanted = dequantised(got), dequantised(wanted)
+        cosine = (got * wanted).sum(axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(
+            wanted, axis=1)
+        assert cosine.min() > 0.995  # int8 rounding included
 
 
 def test_export_is_cached_by_weights_and_reused(checkpoint, tmp_path):

@@ -9,8 +9,9 @@ import torch
 from django.core.management import call_command
 from PIL import Image, ImageDraw
 
-from detection.embedder import TUNED_FROM_STAGE, VECTOR_SIZE, Embedder
+from detection.embedder import TUNED_FROM_STAGE, VECTOR_SIZE, WEIGHTS_PATH, Embedder
 from detection.embedder_training import read_street, reference_backbone
+from detection.local_matching import dequantised
 
 # (myntra category, group, shape drawn); garment_class_default maps each to a class.
 MYNTRA_KINDS = [
@@ -94,6 +95,7 @@ def test_train_embedder_writes_a_checkpoint_that_embeds(tmp_path, tune_epochs):
     assert branch_caches == (expected if tune_epochs else [])
 
     embedder = Embedder.load(out)
+    assert embedder.head.has_local  # fitted last, on the final backbone
     net, imagenet = embedder.extractor.backbone.net, reference_backbone().net
     # The top is fine-tuned in place, below it the backbone stays ImageNet's.
     moved = not torch.allclose(net.conv_head.weight, imagenet.conv_head.weight.half().float())
@@ -115,3 +117,25 @@ def test_train_embedder_writes_a_checkpoint_that_embeds(tmp_path, tune_epochs):
     # The default runtime (ONNX Runtime where installed) exports what torch computes.
     reference = Embedder.load(out, runtime="torch").embed(photos)
     assert (vectors * reference).sum(axis=1).min() > 0.9999
+
+
+def test_local_only_fits_the_local_projection_and_keeps_the_vectors(tmp_path):
+    data = tmp_path / "data"
+    write_data_set(data)
+    base, out = tmp_path / "base.pt", tmp_path / "local.pt"
+    checkpoint = torch.load(WEIGHTS_PATH, map_location="cpu", weights_only=True)
+    for key in ("local_mean", "local_matrix"):  # as a checkpoint from before local matching
+        checkpoint["head_state"].pop(key)
+    checkpoint["head_config"] = {key: value for key, value in checkpoint["head_config"].items()
+                                 if not key.startswith("local_")}
+    torch.save(checkpoint, base)
+    assert Embedder.load(base).embed_with_local([garment("box", COLOURS["Red"], 1)])[1] is None
+
+    call_command("train_embedder", "--data-dir", str(data), "--weights", str(base),
+                 "--out", str(out), "--local-only")
+
+    photos = [garment("box", COLOURS["Red"], 7), garment("legs", COLOURS["Blue"], 8)]
+    vectors, local = Embedder.load(out).embed_with_local(photos)
+    assert np.array_equal(vectors, Embedder.load(base).embed(photos))
+    assert [descriptors.shape[1] for descriptors in local] == [64, 64]
+    assert np.allclose(np.linalg.norm(dequantised(local[0]), axis=1), 1, atol=2e-2)

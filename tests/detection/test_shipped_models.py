@@ -7,9 +7,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from detection import config
-from detection.api import colour_boosted, detect, embed, model_version
+from detection.api import colour_boosted, detect, embed, embed_with_local, model_version
 from detection.detector import detector_load
 from detection.embedder import WEIGHTS_PATH
+from detection.local_matching import chamfer_similarity, dequantised
 from search.models import EMBEDDING_DIMENSIONS
 
 
@@ -67,6 +68,22 @@ def test_embed_returns_unit_float32_vectors_of_the_index_size():
     assert vectors.dtype == np.float32
     assert vectors.shape == (3, EMBEDDING_DIMENSIONS)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+
+
+def test_local_descriptors_come_with_the_same_vectors_and_tell_a_resized_copy_apart():
+    smaller = outfit(0).resize((256, 384))
+    photos = [outfit(0), smaller, outfit(1), outfit(3)]
+    vectors, local = embed_with_local(photos)
+
+    assert np.allclose(vectors, embed(photos), atol=1e-5)
+    for descriptors in local:
+        assert descriptors.dtype == np.int8
+        assert descriptors.shape[1] == 64
+        assert np.allclose(np.linalg.norm(dequantised(descriptors), axis=1), 1, atol=2e-2)
+    original, resized, *others = local
+    assert chamfer_similarity(original, original) == pytest.approx(1.0, abs=1e-3)
+    assert all(chamfer_similarity(original, resized) > chamfer_similarity(original, other)
+               for other in others)
 
 
 def test_embed_is_deterministic_and_near_means_alike():

@@ -37,19 +37,29 @@ class Command(BaseCommand):
             help="only the half of the catalog's families that train_embedder "
             "--catalog --hold-out-families left out",
         )
+        parser.add_argument(
+            "--rerank",
+            action="store_true",
+            help="catalog metrics of the neighbours re-ranked by local matching, the order "
+            "similar items shows",
+        )
         parser.add_argument("--batch-size", type=int, default=32)
 
     def handle(self, *args, catalog, street, weights, catalog_whitening, batch_size, **options):
         if options["held_out_families"]:
-            if street is not None or catalog_whitening or len(catalog) != 1:
+            if street is not None or catalog_whitening or options["rerank"] or len(catalog) != 1:
                 raise CommandError("--held-out-families takes one --catalog and nothing else")
             scores = embedder_evaluate_held_out(catalog[0], weights, batch_size)
         elif street is not None:
+            if options["rerank"]:
+                raise CommandError("--rerank re-ranks one catalog's own articles, not --street")
             scores = embedder_evaluate_street(
                 street, catalog, weights, catalog_whitening, batch_size
             )
         elif len(catalog) == 1:
-            scores = embedder_evaluate(catalog[0], weights, catalog_whitening, batch_size)
+            scores = embedder_evaluate(
+                catalog[0], weights, catalog_whitening, batch_size, options["rerank"]
+            )
         else:
             raise CommandError("give one --catalog, or --street with one or more catalogs")
         width = max(map(len, scores))

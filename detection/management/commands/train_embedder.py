@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from detection.embedder import WEIGHTS_PATH
 from detection.embedder_catalog import embedder_fit_catalog
-from detection.embedder_training import embedder_train
+from detection.embedder_training import embedder_fit_local, embedder_train
 from detection.semantic_training import TUNE_EPOCHS
 
 
@@ -16,7 +16,8 @@ class Command(BaseCommand):
         "top with the semantic part) on myntra, the street training split "
         "and CCP crops, and save detection/weights/embedder.pt; with --catalog, "
         "refit only the instance part to your own catalog (learned from its product families "
-        "when it has them) and save a new checkpoint to --out."
+        "when it has them) and save a new checkpoint to --out; with --local-only, fit only "
+        "the projection of the local descriptors that similar items re-ranks with."
     )
 
     def add_arguments(self, parser):
@@ -43,6 +44,12 @@ class Command(BaseCommand):
             help="then fine-tune the backbone's top (stages 5-6) with the semantic part for "
             "this many epochs (0: keep the whole backbone frozen)",
         )
+        parser.add_argument(
+            "--local-only",
+            action="store_true",
+            help="with --data-dir: keep --weights as they are and fit only their local "
+            "descriptors' projection (the vectors do not change)",
+        )
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, data_dir, catalog, out, cache_dir, epochs, seed, **options):
@@ -58,6 +65,10 @@ class Command(BaseCommand):
             except (OSError, ValueError, KeyError) as error:
                 raise CommandError(str(error)) from error
             self.stdout.write(", ".join(f"{key}: {value}" for key, value in summary.items()))
+            return
+        if options["local_only"]:
+            path = embedder_fit_local(data_dir, options["weights"], out, seed=seed)
+            self.stdout.write(f"wrote {path}")
             return
         path = embedder_train(
             data_dir,
