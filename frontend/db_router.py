@@ -18,8 +18,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 REPLICA_PREFIX = "replica"
-# What the search endpoints read: the catalog and the vector and text indexes.
-REPLICA_MODELS = {("shop", "product"), ("search", "productregion"), ("search", "producttext")}
+# What the search endpoints read: the catalog, the vector and text indexes, and the photos'
+# local descriptors that similar items re-ranks with.
+REPLICA_MODELS = {("shop", "product"), ("search", "productregion"), ("search", "producttext"),
+                  ("search", "photodescriptors")}
 
 _replica: ContextVar[str | None] = ContextVar("replica", default=None)
 

@@ -20,9 +20,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from PIL import Image
 from tqdm import tqdm
 
-from detection.api import Region, detect_many, embed, model_version
+from detection.api import Region, detect_many, embed_with_local, model_version
 from detection.regions import whole_photo
-from search.models import ProductRegion
+from search.models import PhotoDescriptors, ProductRegion
 from search.text_index import products_text_index
 from shop.images import ImageRejected, image_decode, image_upright
 from shop.models import Product
@@ -55,6 +55,19 @@ class IndexReport:
     vacuumed: bool = False
 
 
+Photo = tuple[Product, Image.Image]
+
+
+@dataclass
+class EmbeddedBatch:
+    """A batch ready to store: its unsaved rows, its whole photos' descriptors (pointing at
+    those rows) and the products whose photo failed (sku, why)."""
+
+    rows: list[ProductRegion]
+    descriptors: list[PhotoDescriptors]
+    errors: list[tuple[str, str]]
+
+
 def products_pending(version: str) -> QuerySet[Product]:
     """Return products whose current photo and class have no rows from model `version`."""
     done = ProductRegion.objects.filter(
@@ -77,7 +90,7 @@ def products_index(*, batch_size: int = 32, limit: int | None = None,
                   dynamic_ncols=True) as bar, _Pipeline(version) as pipeline:
 
             def oldest_store() -> None:
-                _rows_store(*pipeline.next_result(), report)
+                _rows_store(pipeline.next_result(), report)
                 bar.update(report.indexed + len(report.errors) - bar.n)
                 bar.set_postfix(regions=report.regions, failed=len(report.errors),
                                 refresh=False)
@@ -149,8 +162,8 @@ class _Pipeline:
     def __bool__(self) -> bool:
         return bool(self._in_flight)
 
-    def next_result(self) -> tuple[list[ProductRegion], list[tuple[str, str]]]:
-        """Wait for the oldest batch: its rows and its failed products."""
+    def next_result(self) -> EmbeddedBatch:
+        """Wait for the oldest batch: its rows, descriptors and failed products."""
         return self._in_flight.popleft().result()
 
     def __enter__(self) -> "_Pipeline":
@@ -174,7 +187,7 @@ def products_batch_index(product_ids: Sequence[int]) -> IndexReport:
         batch = list(products_pending(version).filter(pk__in=product_ids))
         report = IndexReport(pending=len(batch))
         if batch:
-            _rows_store(*_batch_embed(*_batch_detect(batch), version), report)
+            _rows_store(_batch_embed(*_batch_detect(batch), version), report)
     return report
 
 
@@ -197,9 +210,6 @@ def searchable_garments(product: Product, garments: list[Region]) -> list[Region
     return [garment for garment in garments if garment.garment_class == product.garment_class]
 
 
-Photo = tuple[Product, Image.Image]
-
-
 def _batch_detect(products: list[Product]) -> tuple[list[Photo], list[list[Region]], list]:
     """Read and detect a batch's photos; return them, their garments and the products
     whose photo could not be read (sku, why). Touches no database."""
@@ -215,8 +225,9 @@ def _batch_detect(products: list[Product]) -> tuple[list[Photo], list[list[Regio
 
 
 def _batch_embed(photos: list[Photo], garments_found: list[list[Region]], errors: list,
-                 version: str) -> tuple[list[ProductRegion], list[tuple[str, str]]]:
-    """Embed each photo and its garments into unsaved rows. Touches no database."""
+                 version: str) -> EmbeddedBatch:
+    """Embed each photo and its garments into unsaved rows, and keep each whole photo's
+    local descriptors (similar items re-ranks with them). Touches no database."""
     rows, crops = [], []
     for (product, image), garments in zip(photos, garments_found, strict=True):
         regions = [whole_photo(*image.size), *searchable_garments(product, garments)]
@@ -228,21 +239,28 @@ def _batch_embed(photos: list[Photo], garments_found: list[list[Region]], errors
                           score=region.score, indexed_class=product.garment_class)
             for position, region in enumerate(regions)
         ]
-    for row, vector in zip(rows, embed(crops), strict=True):
+    vectors, local = embed_with_local(crops)
+    for row, vector in zip(rows, vectors, strict=True):
         row.embedding = vector
-    return rows, errors
+    descriptors = [] if local is None else [
+        PhotoDescriptors(region=row, size=found.shape[1], data=found.tobytes())
+        for row, found in zip(rows, local, strict=True) if row.position == 0
+    ]
+    return EmbeddedBatch(rows, descriptors, errors)
 
 
-def _rows_store(rows: list[ProductRegion], errors: list[tuple[str, str]],
-                report: IndexReport) -> None:
+def _rows_store(batch: EmbeddedBatch, report: IndexReport) -> None:
     """Replace the rows of the batch's products in one transaction; count the batch."""
-    report.errors += errors
+    report.errors += batch.errors
+    rows = batch.rows
     if not rows:
         return
     indexed = {row.product_id for row in rows}
     with transaction.atomic():
+        # The database deletes the regions' descriptors with them (migration 0010).
         ProductRegion.objects.filter(product_id__in=indexed).delete()
         ProductRegion.objects.bulk_create(rows)
+        PhotoDescriptors.objects.bulk_create(batch.descriptors)
     report.indexed += len(indexed)
     report.regions += len(rows)
 

@@ -43,6 +43,9 @@ DETECTOR_CLASS_RANKERS: set[str] = set()
 # Rankers under which shop the look searches with the photo's colour weighed as in the
 # index, not boosted (search.look.COLOUR_BOOST): the control for testing the boost online.
 PLAIN_COLOUR_RANKERS: set[str] = set()
+# Rankers under which similar items orders by the vectors alone, without re-ranking by local
+# descriptors (search.verification): the control for testing that step online.
+UNVERIFIED_RANKERS: set[str] = set()
 DEFAULT_RANKER = "visual"
 
 # Boosts of visual_attributes, in units of cosine similarity: enough to reorder close
@@ -54,11 +57,13 @@ TEXT_WEIGHT = 0.3
 
 
 def ranker(
-    name: str, *, reads_text: bool = False, class_vote: bool = True, colour_boost: bool = True
+    name: str, *, reads_text: bool = False, class_vote: bool = True, colour_boost: bool = True,
+    verified: bool = True,
 ) -> Callable[[Ranker], Ranker]:
     """Register a ranking function under `name`; `reads_text` if it uses text embeddings;
     `class_vote=False` if shop the look should search the detector's classes unchecked;
-    `colour_boost=False` if it should search without boosting the photo's colour."""
+    `colour_boost=False` if it should search without boosting the photo's colour;
+    `verified=False` if similar items should order by the vectors alone."""
 
     def register(function: Ranker) -> Ranker:
         if name in RANKERS:
@@ -70,6 +75,8 @@ def ranker(
             DETECTOR_CLASS_RANKERS.add(name)
         if not colour_boost:
             PLAIN_COLOUR_RANKERS.add(name)
+        if not verified:
+            UNVERIFIED_RANKERS.add(name)
         return function
 
     return register
@@ -88,6 +95,11 @@ def votes_on_class(name: str) -> bool:
 def boosts_colour(name: str) -> bool:
     """Return True when shop the look boosts the photo's colour under ranker `name`."""
     return name not in PLAIN_COLOUR_RANKERS
+
+
+def verifies(name: str) -> bool:
+    """Return True when similar items re-ranks by local descriptors under ranker `name`."""
+    return name not in UNVERIFIED_RANKERS
 
 
 def rank(name: str, candidates: list[Candidate], context: RankingContext) -> list[Candidate]:
@@ -120,6 +132,13 @@ def visual_detector_class(candidates: list[Candidate], context: RankingContext) 
 def visual_plain_colour(candidates: list[Candidate], context: RankingContext) -> list[float]:
     """Pure similarity; shop the look weighs the photo's colour as the index does, as it did
     before the colour boost (docs/shop-the-look.md). Elsewhere the same as `visual`."""
+    return visual(candidates, context)
+
+
+@ranker("visual_unverified", verified=False)
+def visual_unverified(candidates: list[Candidate], context: RankingContext) -> list[float]:
+    """Pure similarity; similar items orders by the vectors alone, as it did before local
+    re-ranking (search.verification). Elsewhere the same as `visual`."""
     return visual(candidates, context)
 
 

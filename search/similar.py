@@ -5,10 +5,11 @@ import random
 from detection.api import model_version
 from search.filters import ProductFilters
 from search.models import ProductRegion
-from search.rankers import DEFAULT_RANKER, RankingContext, reads_text
+from search.rankers import DEFAULT_RANKER, RankingContext, reads_text, verifies
 from search.ranking import DUPLICATE_DISTANCE, candidates_from_matches, ranked_list, text_embeddings
 from search.results import SurfaceResult, hits_from_scores, products_listed
 from search.retrieval import ProductPhoto, VectorIndex, vector_index
+from search.verification import matches_verified
 from shop.models import Product
 
 # Candidates fetched per result, for ranking and diversification to choose from.
@@ -30,7 +31,9 @@ def similar_products(
 ) -> SurfaceResult:
     """Return up to k products that look like `product`, its own class first, diversified.
 
-    Never the product itself, nor another sku showing the very same photo.
+    The nearest photos by vector are re-ranked by matching local descriptors (unless the
+    ranker is a control without it, `search.rankers.verifies`). Never the product itself,
+    nor another sku showing the very same photo.
     """
     version = model_version()
     # The search reads the product's photo vector itself, saving a round trip; only an
@@ -62,7 +65,13 @@ def similar_products(
         matches = [match for match in matches if match.distance > DUPLICATE_DISTANCE]
         similarity.update((match.product_id, 1.0 - match.distance) for match in matches)
         products.update(products_listed([match.product_id for match in matches]))
-        candidates = candidates_from_matches(matches, products, rankers=rankers)
+        verified = (matches_verified(product.pk, matches, version)
+                    if any(map(verifies, rankers)) else matches)
+        candidates = {
+            name: candidates_from_matches(verified if verifies(name) else matches, products,
+                                          rankers=rankers)
+            for name in rankers
+        }
         ranked = ranked_list(
             candidates,
             rankers=rankers,

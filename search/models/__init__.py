@@ -10,6 +10,7 @@ from search.models.experiments import (
 from search.models.index import (
     EMBEDDING_DIMENSIONS,
     TEXT_EMBEDDING_DIMENSIONS,
+    PhotoDescriptors,
     ProductRegion,
     ProductText,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "ExperimentVariant",
     "Exposure",
     "Impression",
+    "PhotoDescriptors",
     "ProductRegion",
     "ProductText",
     "QueryPhoto",

@@ -92,6 +92,24 @@ class ProductRegion(models.Model):
         return f"{self.product_id}#{self.position} {self.garment_class or 'photo'}"
 
 
+class PhotoDescriptors(models.Model):
+    """The local descriptors of an indexed whole photo, which similar items re-ranks with.
+
+    Apart from `ProductRegion` so that its rows, and the vector searches over them, stay
+    small: a photo's descriptors take 3-5 kB and are read for a few dozen candidates only.
+    """
+
+    # The database cascades deletes (migration 0010): nothing for Django to do.
+    region = models.OneToOneField(ProductRegion, models.DO_NOTHING, primary_key=True,
+                                  related_name="descriptors")
+    size = models.PositiveSmallIntegerField(help_text="length of each descriptor")
+    data = models.BinaryField(help_text="int8, one descriptor after another "
+                                        "(detection.local_matching.quantised)")
+
+    def __str__(self) -> str:
+        return f"descriptors of {self.region_id}"
+
+
 class ProductText(models.Model):
     """A product's words, indexed twice: for full-text search and as a sentence embedding."""
 

@@ -1,15 +1,17 @@
 """Photo indexing with the shipped models: incremental, resumable, never half-written."""
 
+import numpy as np
 import psycopg
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 
 from detection.api import model_version
+from detection.local_matching import dequantised
 from detection.regions import Region
 from search import indexing
 from search.indexing import IndexBusy, products_index, products_pending
-from search.models import ProductRegion, ProductText
+from search.models import PhotoDescriptors, ProductRegion, ProductText
 from shop.models import Product
 from tests.search.catalog import PRODUCTS, generated_catalog_import, jpeg, product_photo
 
@@ -44,6 +46,30 @@ def test_every_product_gets_a_photo_row_and_its_text(catalog):
     assert ProductText.objects.count() == len(PRODUCTS)
 
 
+def test_each_whole_photo_keeps_its_local_descriptors(catalog):
+    """Similar items re-ranks with them: one set per whole photo, of unit-length rows, and
+    re-indexing a photo replaces its set (the database deletes the old one with its row)."""
+    products_index(batch_size=4)
+
+    stored = PhotoDescriptors.objects.select_related("region")
+    assert sorted(d.region.product_id for d in stored) == sorted(
+        Product.objects.values_list("pk", flat=True))
+    assert {d.region.position for d in stored} == {0}
+    for found in stored:
+        rows = dequantised(np.frombuffer(bytes(found.data), dtype=np.int8).reshape(-1, found.size))
+        assert found.size == 64
+        assert len(rows) >= 4
+        assert np.allclose(np.linalg.norm(rows, axis=1), 1, atol=2e-2)
+
+    changed = Product.objects.get(sku="SKU-00001")
+    changed.image_sha256 = "f" * 64
+    changed.save()
+    products_index()
+
+    assert PhotoDescriptors.objects.count() == len(PRODUCTS)
+    assert PhotoDescriptors.objects.get(region__product=changed).region.image_sha256 == "f" * 64
+
+
 def test_rerun_processes_only_changed_photos(catalog):
     products_index()
     before = rows_per_product()
@@ -65,7 +91,7 @@ def test_rerun_processes_only_changed_photos(catalog):
 
 
 def test_interrupted_run_resumes_without_duplicates(catalog, monkeypatch):
-    real_embed = indexing.embed
+    real_embed = indexing.embed_with_local
     calls = {"count": 0}
 
     def embed_then_crash(crops):
@@ -74,12 +100,12 @@ def test_interrupted_run_resumes_without_duplicates(catalog, monkeypatch):
             raise KeyboardInterrupt  # the operator pressed Ctrl-C mid-run
         return real_embed(crops)
 
-    monkeypatch.setattr(indexing, "embed", embed_then_crash)
+    monkeypatch.setattr(indexing, "embed_with_local", embed_then_crash)
     with pytest.raises(KeyboardInterrupt):
         products_index(batch_size=2)
     assert ProductRegion.objects.filter(position=0).count() == 4  # two whole batches
 
-    monkeypatch.setattr(indexing, "embed", real_embed)
+    monkeypatch.setattr(indexing, "embed_with_local", real_embed)
     report = products_index(batch_size=2)
 
     assert report.indexed == len(PRODUCTS) - 4
@@ -87,6 +113,7 @@ def test_interrupted_run_resumes_without_duplicates(catalog, monkeypatch):
     assert not products_pending(model_version()).exists()
     positions = list(ProductRegion.objects.values_list("product_id", "model_version", "position"))
     assert len(positions) == len(set(positions))
+    assert PhotoDescriptors.objects.count() == len(PRODUCTS)
 
 
 def test_unreadable_photo_is_reported_and_the_rest_indexed(catalog):

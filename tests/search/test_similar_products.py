@@ -9,7 +9,14 @@ from search.ranking import diversify, duplicates_collapse
 from search.retrieval import Match
 from search.similar import ProductNotIndexed, similar_products
 from shop.models import Product
-from tests.search.vectors import VERSION, indexed_product, near, random_unit, unit
+from tests.search.vectors import (
+    VERSION,
+    indexed_product,
+    near,
+    random_descriptors,
+    random_unit,
+    unit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -129,11 +136,13 @@ def test_diversify_with_full_relevance_weight_keeps_best_score_first_order():
     assert diversify(candidates, relevance, 4, relevance_weight=1.0) == candidates[:4]
 
 
-@pytest.mark.parametrize(("rankers", "queries"), [(("visual",), 2), (("hybrid",), 4)])
+@pytest.mark.parametrize(("rankers", "queries"),
+                         [(("visual",), 3), (("visual_unverified",), 2), (("hybrid",), 5)])
 def test_database_round_trips_stay_few(rng, django_assert_num_queries, rankers, queries):
     """Each query is a round trip on a latency budget of 20 ms; text vectors are read
     only for rankers that use them. (The graph walk, which reads the query vector itself,
-    with the connection's HNSW settings; the products listed; hybrid adds two text reads.)
+    with the connection's HNSW settings; the products listed; the photos' local descriptors,
+    but for the control without re-ranking; hybrid adds two text reads.)
     Enough products that the graph walk finds k * CANDIDATES_PER_RESULT of them."""
     query = random_unit(rng)
     product = indexed_product("QUERY", query)
@@ -144,3 +153,30 @@ def test_database_round_trips_stay_few(rng, django_assert_num_queries, rankers, 
         found = similar_products(product=product, k=3, rankers=rankers)
 
     assert len(found.hits) == 3
+
+
+def test_local_descriptors_lift_the_same_cut_over_a_closer_vector(rng):
+    """Re-ranking: a photo whose every part matches the query's comes first, although its
+    vector is farther; the control ranker keeps the vectors' order."""
+    query = random_unit(rng)
+    query_parts = random_descriptors(rng)
+    product = indexed_product("QUERY", query, descriptors=query_parts)
+    lookalike = near(query, rng, 0.6)
+    same_cut = near(query, rng, 0.9)
+    assert lookalike @ query > same_cut @ query
+    indexed_product("LOOKALIKE", lookalike, descriptors=random_descriptors(rng))
+    indexed_product("SAME-CUT", same_cut, descriptors=query_parts)
+
+    assert skus(similar_products(product=product, k=2)) == ["SAME-CUT", "LOOKALIKE"]
+    assert skus(similar_products(product=product, k=2, rankers=("visual_unverified",))) == [
+        "LOOKALIKE", "SAME-CUT"]
+
+
+def test_photos_without_descriptors_keep_the_vectors_order(rng):
+    """Rows indexed by a checkpoint without a local projection: nothing to re-rank with."""
+    query = random_unit(rng)
+    product = indexed_product("QUERY", query)
+    indexed_product("FAR", near(query, rng, 1.2), descriptors=random_descriptors(rng))
+    indexed_product("NEAR", near(query, rng, 0.3))
+
+    assert skus(similar_products(product=product, k=2)) == ["NEAR", "FAR"]
