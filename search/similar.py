@@ -63,10 +63,11 @@ def similar_products(
         ):
             raise ProductNotIndexed(f"{product.sku} is not indexed yet")
         matches = [match for match in matches if match.distance > DUPLICATE_DISTANCE]
-        similarity.update((match.product_id, 1.0 - match.distance) for match in matches)
         products.update(products_listed([match.product_id for match in matches]))
         verified = (matches_verified(product.pk, matches, version)
                     if any(map(verifies, rankers)) else matches)
+        # The score shown is the best similarity known: re-ranked where it was computed.
+        similarity.update((match.product_id, 1.0 - match.distance) for match in verified)
         candidates = {
             name: candidates_from_matches(verified if verifies(name) else matches, products,
                                           rankers=rankers)

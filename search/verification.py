@@ -21,7 +21,8 @@ DESCRIPTORS_SQL = f"""
     SELECT region.product_id, photo.size, photo.data
     FROM {PhotoDescriptors._meta.db_table} photo
     JOIN {ProductRegion._meta.db_table} region ON region.id = photo.region_id
-    WHERE region.product_id = ANY(%s) AND region.model_version = %s AND region.position = 0
+    WHERE region.product_id = ANY(%s::bigint[]) AND region.model_version = %s
+        AND region.position = 0
 """
 
 

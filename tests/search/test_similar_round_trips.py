@@ -77,7 +77,7 @@ def test_a_request_makes_six_round_trips(client, catalog, clock):
     assert 'FROM "shop_product" WHERE "shop_product"."sku"' in sqls[1]
     assert "<=> (SELECT embedding" in sqls[2]
     assert 'FROM "shop_product" WHERE "shop_product"."id" IN' in sqls[3]
-    assert 'FROM "search_photodescriptors"' in sqls[4]
+    assert "FROM search_photodescriptors" in sqls[4]
     assert sqls[5].startswith('INSERT INTO "search_impression"')
     assert not any("search_experiment" in sql for sql in sqls)
 
