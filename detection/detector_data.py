@@ -28,6 +28,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from detection.config import GARMENT_CLASSES
+from detection.regions import box_area, intersection_area
 from shop.garment_classes import garment_class_default
 
 HOLDOUT_FRACTION = 0.2
@@ -58,6 +59,11 @@ class Box:
     y1: float
     x2: float
     y2: float
+
+    @property
+    def corners(self) -> tuple[float, float, float, float]:
+        """The box as (x1, y1, x2, y2), the form detection.regions measures."""
+        return (self.x1, self.y1, self.x2, self.y2)
 
 
 def is_holdout(image_name: str, fraction: float = HOLDOUT_FRACTION) -> bool:
@@ -184,17 +190,11 @@ def _paste(canvas: Image.Image, cutout: Image.Image, garment: str, rng: random.R
     return Box(GARMENT_CLASSES.index(garment), left + x1, top + y1, left + x2, top + y2)
 
 
-def _overlap(box: Box, other: Box) -> float:
-    """Return the area of the intersection of two boxes."""
-    return max(0.0, min(box.x2, other.x2) - max(box.x1, other.x1)) * max(
-        0.0, min(box.y2, other.y2) - max(box.y1, other.y1)
-    )
-
-
 def _visible(box: Box, covers: Sequence[Box], min_visible: float = 0.5) -> bool:
     """Return whether a box is still mostly visible under any one of the boxes on top of it."""
-    area = (box.x2 - box.x1) * (box.y2 - box.y1)
-    covered = max((_overlap(box, cover) for cover in covers), default=0.0)
+    area = box_area(box.corners)
+    covered = max((intersection_area(box.corners, cover.corners) for cover in covers),
+                  default=0.0)
     return area > 0 and covered / area <= 1 - min_visible
 
 

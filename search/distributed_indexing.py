@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from detection.api import model_version
 from frontend.celery import app
-from search.indexing import VACUUM_MIN_ROWS, products_pending, regions_vacuum
+from search.indexing import products_pending, regions_vacuum_after
 from search.tasks import index_products
 from search.text_index import products_text_index
 
@@ -100,9 +100,7 @@ def batches_wait(report: DistributedReport, batches: list[Batch], *,
             bar.update(done - bar.n)
             bar.set_postfix(batches_left=len(remaining), failed=len(report.failed_batches),
                             refresh=False)
-        if report.regions >= VACUUM_MIN_ROWS:
-            bar.set_description("index (workers): vacuuming the region table")
-            report.vacuumed = regions_vacuum()
+        report.vacuumed = regions_vacuum_after(report.regions, bar, "index (workers)")
     return report
 
 

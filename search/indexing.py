@@ -101,10 +101,17 @@ def products_index(*, batch_size: int = 32, limit: int | None = None,
                     oldest_store()
             while pipeline:
                 oldest_store()
-            if report.regions >= VACUUM_MIN_ROWS:
-                bar.set_description("index: vacuuming the region table")
-                report.vacuumed = regions_vacuum()
+            report.vacuumed = regions_vacuum_after(report.regions, bar, "index")
     return report
+
+
+def regions_vacuum_after(rows_written: int, bar: tqdm, run: str) -> bool:
+    """Vacuum the region table if the `run` wrote VACUUM_MIN_ROWS rows or more, saying so on
+    its progress bar; return whether it was vacuumed. Smaller runs leave it to autovacuum."""
+    if rows_written < VACUUM_MIN_ROWS:
+        return False
+    bar.set_description(f"{run}: vacuuming the region table")
+    return regions_vacuum()
 
 
 def regions_vacuum() -> bool:

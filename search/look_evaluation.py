@@ -277,7 +277,7 @@ def sections_score(
     """Return, for the ``detector`` and ``vote`` policies, the sections shop the look shows
     per outfit photo and the share of labelled garments that one of them finds: a section
     over the garment's box (IoU >= 0.5) searched in the garment's class."""
-    garments = [ImageItem(path=outfit.photo.path, box=tuple(round(v) for v in region.box))
+    garments = [_region_item(outfit.photo, region)
                 for outfit in outfits for region in outfit.regions]
     vectors = iter(normalise_rows(embed_items(get_embedder(), garments, batch_size)))
     sections, found = defaultdict(int), defaultdict(int)
@@ -321,6 +321,10 @@ def _searched_item(query: LookQuery) -> ImageItem:
     """Return the query's searched part as an item: its garment's box, or the whole photo."""
     if query.region is None:
         return query.photo
-    box = tuple(round(value) for value in query.region.box)
-    return ImageItem(path=query.photo.path, box=box)
+    return _region_item(query.photo, query.region)
+
+
+def _region_item(photo: ImageItem, region: Region) -> ImageItem:
+    """Return a detected region of a photo as an item to embed (its box in whole pixels)."""
+    return ImageItem(path=photo.path, box=tuple(round(value) for value in region.box))
 

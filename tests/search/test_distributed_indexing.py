@@ -16,7 +16,7 @@ from django.db import connection
 
 from detection.api import model_version
 from frontend.celery import app
-from search import distributed_indexing, indexing
+from search import indexing
 from search.distributed_indexing import batches_wait, products_enqueue
 from search.models import ProductRegion
 from search.tasks import index_products
@@ -118,7 +118,7 @@ def region_rows() -> list[tuple]:
 
 
 def test_two_workers_index_every_product_once(workers, catalog, monkeypatch):
-    monkeypatch.setattr(distributed_indexing, "VACUUM_MIN_ROWS", CATALOG_SIZE)
+    monkeypatch.setattr(indexing, "VACUUM_MIN_ROWS", CATALOG_SIZE)
     report, batches = products_enqueue(batch_size=1)
     batches_wait(report, batches, poll_seconds=0.2)
 
