@@ -18,7 +18,7 @@ from detection.api import model_version
 from frontend.celery import app
 from search import indexing
 from search.distributed_indexing import batches_wait, products_enqueue
-from search.models import ProductRegion
+from search.models import PhotoDescriptors, ProductRegion
 from search.tasks import index_products
 from search.worker_processes import (
     WorkersNotReady,
@@ -131,6 +131,9 @@ def test_two_workers_index_every_product_once(workers, catalog, monkeypatch):
     assert sorted(photos.values_list("product_id", flat=True)) == [p.pk for p in catalog]
     keys = [(product, version, position) for _, product, version, position, _ in region_rows()]
     assert len(keys) == len(set(keys))
+    # The workers keep each photo's local descriptors too, for similar items' re-ranking.
+    assert sorted(PhotoDescriptors.objects.values_list("region__product_id", flat=True)) == [
+        p.pk for p in catalog]
 
     rows = region_rows()
     again = index_products.delay([product.pk for product in catalog]).get(timeout=30)
