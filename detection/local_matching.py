@@ -26,7 +26,7 @@ import numpy as np
 LOCAL_WEIGHT = float(os.environ.get("LOCAL_MATCH_WEIGHT", "0.75"))
 # How many of the vector's nearest neighbours `evaluate_embedder --rerank` re-ranks: what
 # similar items fetches for 10 results (search.similar.CANDIDATES_PER_RESULT).
-RERANK_CANDIDATES = int(os.environ.get("LOCAL_RERANK_CANDIDATES", "30"))
+RERANK_CANDIDATES = 30
 
 
 # Descriptors are stored as int8: each component of a unit-length row times this. It halves
