@@ -26,6 +26,7 @@ from detection.embedder import BATCH_SIZE, WEIGHTS_PATH, Embedder, EmbedderHead
 from detection.embedder_training import (
     ImageItem,
     catalog_metrics,
+    extract_for_metrics,
     extract_items,
     fit_whitening,
     head_vectors,
@@ -125,10 +126,12 @@ def embedder_fit_catalog(
 
 
 def embedder_evaluate_held_out(
-    catalog_csv: Path, weights: Path = WEIGHTS_PATH, batch_size: int = BATCH_SIZE
+    catalog_csv: Path, weights: Path = WEIGHTS_PATH, batch_size: int = BATCH_SIZE,
+    rerank: bool = False,
 ) -> dict[str, float]:
-    """Leave-one-out metrics over the held-out half of a catalog's families only."""
+    """Leave-one-out metrics over the held-out half of a catalog's families only; with
+    ``rerank``, of the neighbours re-ranked by local matching."""
     embedder = Embedder.load(weights)
     items = [item for item in read_catalog(catalog_csv) if is_held_out_family(item.family)]
-    features, histograms = extract_items(embedder, items, batch_size)
-    return catalog_metrics(head_vectors(embedder.head, features, histograms), items)
+    features, histograms, local = extract_for_metrics(embedder, items, batch_size, rerank)
+    return catalog_metrics(head_vectors(embedder.head, features, histograms), items, local)

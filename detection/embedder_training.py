@@ -634,13 +634,19 @@ def embedder_evaluate(
     with ``rerank``, of the neighbours re-ranked by local matching (similar items' order)."""
     embedder = Embedder.load(weights)
     items = read_catalog(catalog_csv)
-    local = None
-    if rerank:
-        features, histograms, local = extract_with_local(embedder, items, batch_size)
-    else:
-        features, histograms = extract_items(embedder, items, batch_size)
+    features, histograms, local = extract_for_metrics(embedder, items, batch_size, rerank)
     head = with_catalog_whitening(embedder.head, features) if catalog_whitening else embedder.head
     return catalog_metrics(head_vectors(head, features, histograms), items, local)
+
+
+def extract_for_metrics(
+    embedder: Embedder, items: Sequence[ImageItem], batch_size: int, rerank: bool
+) -> tuple[torch.Tensor, np.ndarray, list[np.ndarray] | None]:
+    """Return what ``catalog_metrics`` needs of items: backbone features, colour histograms,
+    and, to re-rank, local descriptors (else None)."""
+    if rerank:
+        return extract_with_local(embedder, items, batch_size)
+    return (*extract_items(embedder, items, batch_size), None)
 
 
 def embedder_evaluate_street(

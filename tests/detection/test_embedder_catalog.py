@@ -82,6 +82,10 @@ def test_train_embedder_catalog_writes_a_checkpoint_fitted_to_the_families(
     call_command("evaluate_embedder", "--catalog", str(catalog), "--weights", str(out),
                  "--held-out-families")
     assert "family_r@1" in capsys.readouterr().out
+    # The fitted checkpoint keeps the base's local projection: similar items re-ranks too.
+    call_command("evaluate_embedder", "--catalog", str(catalog), "--weights", str(out),
+                 "--held-out-families", "--rerank")
+    assert "family_r@1" in capsys.readouterr().out
 
 
 def test_catalog_without_families_falls_back_to_pca_whitening(tmp_path, capsys):

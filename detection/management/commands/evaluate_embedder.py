@@ -47,9 +47,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, catalog, street, weights, catalog_whitening, batch_size, **options):
         if options["held_out_families"]:
-            if street is not None or catalog_whitening or options["rerank"] or len(catalog) != 1:
-                raise CommandError("--held-out-families takes one --catalog and nothing else")
-            scores = embedder_evaluate_held_out(catalog[0], weights, batch_size)
+            if street is not None or catalog_whitening or len(catalog) != 1:
+                raise CommandError("--held-out-families takes one --catalog (and --rerank)")
+            scores = embedder_evaluate_held_out(catalog[0], weights, batch_size,
+                                                options["rerank"])
         elif street is not None:
             if options["rerank"]:
                 raise CommandError("--rerank re-ranks one catalog's own articles, not --street")
