@@ -12,6 +12,7 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
+from detection.local_matching import verified_scores
 from detection.regions import Region
 
 __all__ = ["Region", "colour_boosted", "detect", "detect_many", "embed", "embed_with_local",
@@ -70,8 +71,6 @@ def local_scores(query: np.ndarray, candidates: Sequence[np.ndarray | None],
                  similarities: Sequence[float]) -> list[float]:
     """Return each candidate's similarity to the query re-scored with its local descriptors
     (1 for an identical photo); a candidate without descriptors keeps its similarity."""
-    from detection.local_matching import verified_scores
-
     return verified_scores(query, candidates, similarities)
 
 

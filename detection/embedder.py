@@ -401,7 +401,8 @@ class EmbedderHead(nn.Module):
         """Project each photo's local map (locations x channels) to L2-normalised descriptors
         (locations x local size), stored as int8 (``detection.local_matching.quantised``)."""
         if not self.has_local:
-            raise ValueError("this checkpoint has no local projection (train_embedder --local)")
+            raise ValueError(
+                "this checkpoint has no local projection (train_embedder --local-only)")
         mean = self.local_mean.numpy()
         matrix = self.local_matrix.numpy()
         descriptors = []

@@ -26,6 +26,7 @@ from detection.embedder import BATCH_SIZE, WEIGHTS_PATH, Embedder, EmbedderHead
 from detection.embedder_training import (
     ImageItem,
     catalog_metrics,
+    checkpoint_save,
     extract_for_metrics,
     extract_items,
     fit_whitening,
@@ -119,10 +120,7 @@ def embedder_fit_catalog(
         "photos": len(items),
         "held_out_families": hold_out,
     }
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(checkpoint, out_path)
-    return {"out": str(out_path), **checkpoint["fitted_to_catalog"]}
+    return {"out": str(checkpoint_save(checkpoint, out_path)), **checkpoint["fitted_to_catalog"]}
 
 
 def embedder_evaluate_held_out(

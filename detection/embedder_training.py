@@ -161,6 +161,17 @@ def iterate_batches(items: Sequence[ImageItem], batch_size: int) -> Iterator[lis
         yield [load_image(item) for item in items[start : start + batch_size]]
 
 
+def batches_with_progress(
+    items: Sequence[ImageItem], batch_size: int, desc: str
+) -> Iterator[list[Image.Image]]:
+    """Yield the items' images in batches, in order, with a progress bar (count and rate)
+    that counts each batch once the caller has processed it."""
+    with tqdm(total=len(items), desc=desc, unit="img") as progress:
+        for images in iterate_batches(items, batch_size):
+            yield images
+            progress.update(len(images))
+
+
 # ---------------------------------------------------------------------------- metrics
 
 
@@ -311,12 +322,10 @@ def extract_features(
         if len(cached["features"]) == len(items):
             return cached["features"].astype(np.float32), cached["colour"].astype(np.float32)
     features, colour = [], []
-    with tqdm(total=len(items), desc=desc, unit="img") as progress:
-        for images in iterate_batches(items, batch_size):
-            batch_features, batch_colour = extractor.extract(images, batch_size)
-            features.append(batch_features.numpy())
-            colour.append(batch_colour)
-            progress.update(len(images))
+    for images in batches_with_progress(items, batch_size, desc):
+        batch_features, batch_colour = extractor.extract(images, batch_size)
+        features.append(batch_features.numpy())
+        colour.append(batch_colour)
     result = np.concatenate(features), np.concatenate(colour)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
@@ -331,13 +340,12 @@ def extract_with_local(
 ) -> tuple[torch.Tensor, np.ndarray, list[np.ndarray]]:
     """Return backbone features, colour histograms and local descriptors of items."""
     features, histograms, local = [], [], []
-    with tqdm(total=len(items), desc="features", unit="img") as progress:
-        for images in iterate_batches(items, batch_size):
-            batch = embedder.extractor.extract_with_local(images, batch_size)
-            features.append(batch[0])
-            histograms.append(batch[1])
-            local += embedder.head.local_descriptors(batch[2])
-            progress.update(len(images))
+    for images in batches_with_progress(items, batch_size, "features"):
+        batch_features, batch_histograms, maps = embedder.extractor.extract_with_local(
+            images, batch_size)
+        features.append(batch_features)
+        histograms.append(batch_histograms)
+        local += embedder.head.local_descriptors(maps)
     return torch.cat(features), np.concatenate(histograms), local
 
 
@@ -345,12 +353,11 @@ def local_maps(
     extractor: FeatureExtractor, items: Sequence[ImageItem], batch_size: int = BATCH_SIZE
 ) -> list[np.ndarray]:
     """Return each item's local map (locations x channels, float16), with a progress bar."""
-    maps = []
-    with tqdm(total=len(items), desc="local maps", unit="img") as progress:
-        for images in iterate_batches(items, batch_size):
-            maps += [m.astype(np.float16) for m in extractor.extract_with_local(images)[2]]
-            progress.update(len(images))
-    return maps
+    return [
+        image_map.astype(np.float16)
+        for images in batches_with_progress(items, batch_size, "local maps")
+        for image_map in extractor.extract_with_local(images, batch_size)[2]
+    ]
 
 
 def fit_local_projection(maps: Sequence[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -401,7 +408,11 @@ def embedder_fit_local(
     checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
     extractor = Embedder(checkpoint).extractor
     items = training_sample(data_dir, sample, seed)
-    checkpoint = with_local_projection(checkpoint, extractor, items)
+    return checkpoint_save(with_local_projection(checkpoint, extractor, items), out_path)
+
+
+def checkpoint_save(checkpoint: dict, out_path: Path) -> Path:
+    """Write a checkpoint, making its folder if needed; return its path."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, out_path)
@@ -412,11 +423,8 @@ def embed_items(
     embedder: Embedder, items: Sequence[ImageItem], batch_size: int = BATCH_SIZE
 ) -> np.ndarray:
     """Embed items' images in order, with a progress bar."""
-    vectors = []
-    with tqdm(total=len(items), desc="embed", unit="img") as progress:
-        for images in iterate_batches(items, batch_size):
-            vectors.append(embedder.embed(images, batch_size))
-            progress.update(len(images))
+    vectors = [embedder.embed(images, batch_size)
+               for images in batches_with_progress(items, batch_size, "embed")]
     return np.concatenate(vectors) if vectors else np.zeros((0, embedder.vector_size), np.float32)
 
 
@@ -532,10 +540,7 @@ def embedder_train(
     }
     local_items = training_sample(data_dir, LOCAL_FIT_IMAGES, seed)
     checkpoint = with_local_projection(checkpoint, extractor, local_items, batch_size=batch_size)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(checkpoint, out_path)
-    return out_path
+    return checkpoint_save(checkpoint, out_path)
 
 
 def input_kind(extractor: FeatureExtractor) -> str:

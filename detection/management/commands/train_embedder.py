@@ -24,7 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", type=Path, help="the fashion data sets folder")
         parser.add_argument("--catalog", type=Path, help="fit to this catalog CSV instead")
         parser.add_argument(
-            "--weights", type=Path, default=WEIGHTS_PATH, help="base checkpoint for --catalog"
+            "--weights", type=Path, default=WEIGHTS_PATH,
+            help="base checkpoint for --catalog and --local-only"
         )
         parser.add_argument(
             "--hold-out-families",
