@@ -70,7 +70,8 @@ def embed_with_local(images: Sequence[Image.Image]) -> tuple[np.ndarray, list[np
 def local_scores(query: np.ndarray, candidates: Sequence[np.ndarray | None],
                  similarities: Sequence[float]) -> list[float]:
     """Return each candidate's similarity to the query re-scored with its local descriptors
-    (1 for an identical photo); a candidate without descriptors keeps its similarity."""
+    (1 for an identical photo); one without descriptors gets an estimate on the same scale
+    (`detection.local_matching.verified_scores`)."""
     return verified_scores(query, candidates, similarities)
 
 

@@ -62,15 +62,37 @@ def test_one_product_for_many_candidates_gives_each_pair_its_own_score():
     assert together[1] == pytest.approx(1.0, abs=1e-3)
 
 
-def test_verified_score_keeps_an_identical_photo_at_one_and_skips_missing_descriptors():
+def test_verified_score_keeps_an_identical_photo_at_one():
     rng = np.random.default_rng(2)
     parts = unit_rows(rng, 8)
 
     assert verified_similarity(1.0, 1.0, 0.75) == pytest.approx(1.0)
+    scores = verified_scores(parts, [parts, unit_rows(rng, 8)], [0.9, 0.8], local_weight=0.5)
+    assert scores[0] == pytest.approx(0.5 * 0.9 + 0.5 * 1.0, abs=1e-3)
+    assert scores[1] < scores[0]
+
+
+def test_a_candidate_without_descriptors_is_scored_on_the_same_scale():
+    """Its local similarity is estimated as its vector similarity plus the others' mean gap
+    (here 1.0 - 0.9), so it keeps the place its vector earns instead of sinking."""
+    rng = np.random.default_rng(6)
+    parts = unit_rows(rng, 8)
+
     scores = verified_scores(parts, [parts, None, np.zeros((0, 16), np.int8)],
                              [0.9, 0.8, 0.7], local_weight=0.5)
-    assert scores[0] == pytest.approx(0.5 * 0.9 + 0.5 * 1.0, abs=1e-3)
-    assert scores[1:] == [0.8, 0.7]
+
+    gap = 1.0 - 0.9
+    assert scores == pytest.approx([0.95, 0.5 * 0.8 + 0.5 * (0.8 + gap),
+                                    0.5 * 0.7 + 0.5 * (0.7 + gap)], abs=1e-3)
+
+
+def test_without_any_descriptors_the_vector_similarities_stay():
+    rng = np.random.default_rng(7)
+
+    assert verified_scores(unit_rows(rng, 8), [None, None], [0.9, 0.8]) == pytest.approx(
+        [0.9, 0.8])
+    assert verified_scores(np.zeros((0, 16), np.int8), [unit_rows(rng, 8)], [0.7]) == (
+        pytest.approx([0.7]))
 
 
 def test_reranking_moves_the_photo_with_matching_parts_first():
