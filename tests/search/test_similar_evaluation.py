@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from search import similar, similar_evaluation
 from search.similar_evaluation import similar_evaluate
@@ -79,3 +79,10 @@ def test_a_prefix_without_siblings_queries_all_its_products(sweaters):
     assert scores.queries == 1
     assert scores.family_recall_at_1 is None
     assert scores.category_precision == 0.0
+
+
+def test_command_refuses_unknown_rankers_and_an_empty_index():
+    with pytest.raises(CommandError, match="unknown ranker"):
+        call_command("evaluate_similar", "--ranker", "nope")
+    with pytest.raises(CommandError, match=r"run `manage\.py index` first"):
+        call_command("evaluate_similar")

@@ -32,6 +32,9 @@ class Command(BaseCommand):
             raise CommandError("--count must be positive and --k between 1 and 50")
         scores = similar_evaluate(rankers=rankers, count=count, sku_prefix=sku_prefix, k=k,
                                   seed=seed, progress=True)
+        if not next(iter(scores.values())).queries:
+            raise CommandError("no product indexed by the current models matches; "
+                               "run `manage.py index` first")
         self.stdout.write(f"{'ranker':<20} {'queries':>7} {'family R@1':>10} "
                           f"{f'R@{k}':>6} {f'category P@{k}':>14} {f'+colour P@{k}':>13} "
                           f"{'p50 ms':>7} {'p95 ms':>7}")
