@@ -89,7 +89,7 @@ def verified_scores(
     scale (on hm, local similarities run 0.17 above the vectors' on average), and it would
     sink below every candidate that was matched.
     """
-    vector = np.asarray(vector_similarities, dtype=np.float32)
+    vector = np.asarray(vector_similarities, dtype=np.float64)
     present = [index for index, found in enumerate(candidates)
                if found is not None and len(found)]
     if not present or not len(query):
