@@ -6,7 +6,7 @@ this module loads neither torch nor ultralytics, so commands that never detect s
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import cache
 
 import numpy as np
@@ -59,12 +59,15 @@ def embed(images: Sequence[Image.Image]) -> np.ndarray:
     return embedder.embed(list(images))
 
 
-def embed_with_local(images: Sequence[Image.Image]) -> tuple[np.ndarray, list[np.ndarray] | None]:
+def embed_with_local(
+    images: Sequence[Image.Image], local_for: Collection[int] | None = None
+) -> tuple[np.ndarray, list[np.ndarray | None] | None]:
     """Return `embed`'s vectors and each image's local descriptors (int8, locations x
-    size), which `local_scores` compares; None when the embedder has none."""
+    size), which `local_scores` compares; None when the embedder has none. With
+    `local_for`, only the images at those positions get descriptors, the others None."""
     with _loading:
         embedder = _embedder()
-    return embedder.embed_with_local(list(images))
+    return embedder.embed_with_local(list(images), local_for=local_for)
 
 
 def local_scores(query: np.ndarray, candidates: Sequence[np.ndarray | None],

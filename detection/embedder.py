@@ -24,7 +24,7 @@ import math
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -549,16 +549,30 @@ class Embedder:
         return self.postprocess(*self.extractor.extract(images, batch_size))
 
     def embed_with_local(
-        self, images: Sequence[Image.Image], batch_size: int = BATCH_SIZE
-    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        self,
+        images: Sequence[Image.Image],
+        batch_size: int = BATCH_SIZE,
+        local_for: Collection[int] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray | None] | None]:
         """Embed images; also return each image's local descriptors (locations x local size,
         int8 rows of unit length, see ``detection.local_matching.quantised``) for re-ranking,
-        or None when the checkpoint has no local projection."""
+        or None when the checkpoint has no local projection.
+
+        ``local_for`` names the positions of the images whose descriptors are wanted (all
+        when None); the others get None, sparing their projection.
+        """
         if not images:
             return np.zeros((0, self.vector_size), dtype=np.float32), []
         features, colour, local = self.extractor.extract_with_local(images, batch_size)
-        descriptors = self.head.local_descriptors(local) if self.head.has_local else None
-        return self.postprocess(features, colour), descriptors
+        vectors = self.postprocess(features, colour)
+        if not self.head.has_local:
+            return vectors, None
+        wanted = range(len(images)) if local_for is None else sorted(set(local_for))
+        descriptors: list[np.ndarray | None] = [None] * len(images)
+        for index, found in zip(wanted, self.head.local_descriptors([local[i] for i in wanted]),
+                                strict=True):
+            descriptors[index] = found
+        return vectors, descriptors
 
     def parts_boosted(
         self, vectors: np.ndarray, boosts: tuple[float, float, float]

@@ -246,12 +246,14 @@ def _batch_embed(photos: list[Photo], garments_found: list[list[Region]], errors
                           score=region.score, indexed_class=product.garment_class)
             for position, region in enumerate(regions)
         ]
-    vectors, local = embed_with_local(crops)
+    whole_photos = [index for index, row in enumerate(rows) if row.position == 0]
+    vectors, local = embed_with_local(crops, local_for=whole_photos)
     for row, vector in zip(rows, vectors, strict=True):
         row.embedding = vector
     descriptors = [] if local is None else [
-        PhotoDescriptors(region=row, size=found.shape[1], data=found.tobytes())
-        for row, found in zip(rows, local, strict=True) if row.position == 0
+        PhotoDescriptors(region=rows[index], size=local[index].shape[1],
+                         data=local[index].tobytes())
+        for index in whole_photos
     ]
     return EmbeddedBatch(rows, descriptors, errors)
 

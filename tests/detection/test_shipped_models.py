@@ -86,6 +86,18 @@ def test_local_descriptors_come_with_the_same_vectors_and_tell_a_resized_copy_ap
                for other in others)
 
 
+def test_local_descriptors_only_for_the_images_asked():
+    photos = [outfit(0), outfit(1), outfit(3)]
+    vectors, every = embed_with_local(photos)
+
+    same_vectors, asked = embed_with_local(photos, local_for=[2, 0])
+
+    assert np.array_equal(same_vectors, vectors)
+    assert asked[1] is None
+    assert np.array_equal(asked[0], every[0])
+    assert np.array_equal(asked[2], every[2])
+
+
 def test_embed_is_deterministic_and_near_means_alike():
     red = Image.new("RGB", (200, 260), (250, 250, 250))
     ImageDraw.Draw(red).rectangle((50, 40, 150, 220), fill=(200, 20, 20))

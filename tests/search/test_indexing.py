@@ -94,11 +94,11 @@ def test_interrupted_run_resumes_without_duplicates(catalog, monkeypatch):
     real_embed = indexing.embed_with_local
     calls = {"count": 0}
 
-    def embed_then_crash(crops):
+    def embed_then_crash(crops, **options):
         calls["count"] += 1
         if calls["count"] == 3:
             raise KeyboardInterrupt  # the operator pressed Ctrl-C mid-run
-        return real_embed(crops)
+        return real_embed(crops, **options)
 
     monkeypatch.setattr(indexing, "embed_with_local", embed_then_crash)
     with pytest.raises(KeyboardInterrupt):
