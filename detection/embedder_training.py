@@ -628,20 +628,64 @@ def extract_items(
     return torch.from_numpy(features), histograms
 
 
+def with_colour_weight(head: EmbedderHead, weight: float) -> EmbedderHead:
+    """Return a copy of ``head`` whose colour part weighs ``weight`` (the others unchanged)."""
+    reweighted = copy.deepcopy(head)
+    reweighted.part_weights[2] = weight
+    return reweighted
+
+
+def with_category_first(vectors: np.ndarray, items: Sequence[ImageItem]) -> np.ndarray:
+    """Return vectors under which every article's own category ranks first, in the order of
+    the given vectors within it: an oracle of category, to see what the rest of the vector
+    allows once category precision is perfect.
+
+    Each vector gets its category as a one-hot block of length 2: same-category cosines then
+    gain 4, more than any two unit vectors can differ (2), and rank order within a category
+    is kept because every row gains the same norm. Articles without a category form one.
+    """
+    _, categories = np.unique([item.category or "" for item in items], return_inverse=True)
+    one_hot = np.zeros((len(items), categories.max() + 1), dtype=np.float32)
+    one_hot[np.arange(len(items)), categories] = 2.0
+    return np.concatenate([normalise_rows(vectors), one_hot], axis=1)
+
+
 def embedder_evaluate(
     catalog_csv: Path,
     weights: Path = WEIGHTS_PATH,
     catalog_whitening: bool = False,
     batch_size: int = BATCH_SIZE,
     rerank: bool = False,
+    colour_weights: Sequence[float] = (),
+    category_oracle: bool = False,
 ) -> dict[str, float]:
     """Compute leave-one-out family recall and category (+colour) precision of a catalog;
-    with ``rerank``, of the neighbours re-ranked by local matching (similar items' order)."""
+    with ``rerank``, of the neighbours re-ranked by local matching (similar items' order).
+
+    With ``colour_weights``, once per weight of the colour part (keys prefixed
+    ``colour_weight=W/``); with ``category_oracle``, each article's own category first
+    (``with_category_first``).
+    """
+    if rerank and category_oracle:
+        raise ValueError("the category oracle orders the vector's neighbours, not re-ranked ones")
     embedder = Embedder.load(weights)
     items = read_catalog(catalog_csv)
     features, histograms, local = extract_for_metrics(embedder, items, batch_size, rerank)
     head = with_catalog_whitening(embedder.head, features) if catalog_whitening else embedder.head
-    return catalog_metrics(head_vectors(head, features, histograms), items, local)
+
+    def scores(scored_head: EmbedderHead) -> dict[str, float]:
+        vectors = head_vectors(scored_head, features, histograms)
+        if category_oracle:
+            vectors = with_category_first(vectors, items)
+        return catalog_metrics(vectors, items, local)
+
+    if not colour_weights:
+        return scores(head)
+    return {
+        f"colour_weight={weight:g}/{name}": value
+        for weight in colour_weights
+        for name, value in scores(with_colour_weight(head, weight)).items()
+    }
 
 
 def extract_for_metrics(

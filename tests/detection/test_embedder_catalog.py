@@ -1,6 +1,7 @@
 """`train_embedder --catalog` refits the instance part to a catalog, from its families if any."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +10,12 @@ from django.core.management import CommandError, call_command
 from detection import embedder_catalog
 from detection.embedder import VECTOR_SIZE, Embedder
 from detection.embedder_catalog import fit_learned_whitening, is_held_out_family
-from detection.embedder_training import fit_whitening, nearest_neighbours
+from detection.embedder_training import (
+    ImageItem,
+    fit_whitening,
+    nearest_neighbours,
+    with_category_first,
+)
 from tests.detection.test_embedder_training import garment
 
 SHAPES = ("box", "legs", "dress")
@@ -112,3 +118,47 @@ def test_evaluate_embedder_rerank_scores_the_order_similar_items_shows(tmp_path,
     with pytest.raises(CommandError, match="--rerank"):
         call_command("evaluate_embedder", "--catalog", str(catalog), "--street",
                      str(tmp_path), "--rerank")
+
+
+def test_category_first_ranks_the_own_category_first_in_the_vectors_order():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(40, 8)).astype(np.float32)
+    categories = ["coat", "skirt", "", "coat"] * 10  # "" (no category) is one more category
+    items = [ImageItem(path=Path(f"{index}.jpg"), category=category)
+             for index, category in enumerate(categories)]
+
+    augmented = with_category_first(vectors, items)
+    oracle = nearest_neighbours(augmented, augmented, k=39, exclude_self=True)
+    plain = nearest_neighbours(vectors, vectors, k=39, exclude_self=True)
+
+    category = np.array(categories)
+    for index, row in enumerate(oracle):
+        own = int((category == category[index]).sum()) - 1
+        assert (category[row[:own]] == category[index]).all()
+        assert (category[row[own:]] != category[index]).all()
+        in_plain_order = [n for n in plain[index] if category[n] == category[index]]
+        assert list(row[:own]) == in_plain_order
+
+
+def test_evaluate_embedder_scores_colour_weights_under_the_category_oracle(tmp_path, capsys):
+    catalog = write_catalog(tmp_path / "shop")
+
+    call_command("evaluate_embedder", "--catalog", str(catalog), "--category-oracle",
+                 "--colour-weight", "0", "--colour-weight", "2")
+
+    scores = {name: float(value) for name, value in
+              (line.split() for line in capsys.readouterr().out.splitlines())}
+    # 12 boxes, 9 legs, 9 dresses: the oracle fills each top 10 with its own shape first,
+    # 11 of 11 boxes and 8 of 9 legs or dresses.
+    for weight in ("0", "2"):
+        assert scores[f"colour_weight={weight}/category_p@10"] == pytest.approx(
+            (12 * 1.0 + 18 * 0.8) / 30)
+    # Siblings are one drawing in three colours: a heavy colour part puts the same colour
+    # of another family before them.
+    assert scores["colour_weight=2/family_r@1"] < scores["colour_weight=0/family_r@1"]
+    with pytest.raises(CommandError, match="--rerank"):
+        call_command("evaluate_embedder", "--catalog", str(catalog), "--category-oracle",
+                     "--rerank")
+    with pytest.raises(CommandError, match="one --catalog"):
+        call_command("evaluate_embedder", "--catalog", str(catalog), "--colour-weight", "1",
+                     "--street", str(tmp_path))

@@ -43,9 +43,29 @@ class Command(BaseCommand):
             help="catalog metrics of the neighbours re-ranked by local matching, the order "
             "similar items shows",
         )
+        parser.add_argument(
+            "--colour-weight",
+            type=float,
+            action="append",
+            default=[],
+            help="score the catalog with the colour part at this weight instead of the "
+            "checkpoint's; repeat to compare several (one backbone pass)",
+        )
+        parser.add_argument(
+            "--category-oracle",
+            action="store_true",
+            help="rank each article's own category first (perfect category precision), to "
+            "see what the rest of the vector allows",
+        )
         parser.add_argument("--batch-size", type=int, default=32)
 
     def handle(self, *args, catalog, street, weights, catalog_whitening, batch_size, **options):
+        catalog_options = options["colour_weight"] or options["category_oracle"]
+        if catalog_options and (street is not None or options["held_out_families"]):
+            raise CommandError("--colour-weight and --category-oracle score one --catalog")
+        if options["category_oracle"] and options["rerank"]:
+            raise CommandError("--category-oracle orders the vector's neighbours: not with "
+                               "--rerank")
         if options["held_out_families"]:
             if street is not None or catalog_whitening or len(catalog) != 1:
                 raise CommandError("--held-out-families takes one --catalog (and --rerank)")
@@ -59,7 +79,8 @@ class Command(BaseCommand):
             )
         elif len(catalog) == 1:
             scores = embedder_evaluate(
-                catalog[0], weights, catalog_whitening, batch_size, options["rerank"]
+                catalog[0], weights, catalog_whitening, batch_size, options["rerank"],
+                options["colour_weight"], options["category_oracle"],
             )
         else:
             raise CommandError("give one --catalog, or --street with one or more catalogs")
