@@ -63,6 +63,7 @@ def dataset_ensure(
     synthetic: int,
     seed: int,
     street_dir: Path | None = None,
+    single_accessories: int = 0,
 ) -> Path:
     """Return the data set's YAML, building the data set first if it is missing."""
     yaml_path = data_dir / "dataset.yaml"
@@ -72,8 +73,12 @@ def dataset_ensure(
                                            and any(labels.glob("*/background_*.txt"))):
             raise ValueError(f"the data set in {data_dir} was built without street photos "
                              "and backgrounds; give a new data folder to build one with them")
+        if single_accessories and not any(labels.glob("*/single_*.txt")):
+            raise ValueError(f"the data set in {data_dir} was built without single "
+                             "accessories; give a new data folder to build one with them")
         return yaml_path
-    return dataset_build(boxes_file, data_dir, myntra_dir, synthetic, seed, street_dir)
+    return dataset_build(boxes_file, data_dir, myntra_dir, synthetic, seed, street_dir,
+                         single_accessories)
 
 
 # From scratch: one optimizer step per batch (a CPU budget affords only a few thousand),
@@ -101,6 +106,7 @@ def detector_train(
     resume: bool = False,
     street_dir: Path | None = None,
     start_from: Path | None = None,
+    single_accessories: int = 0,
 ) -> dict[str, float]:
     """Train the detector, ship its weights to `detection/weights/` and return held-out mAP50.
 
@@ -111,7 +117,8 @@ def detector_train(
     ultralytics_offline_setup()
     from ultralytics import YOLO
 
-    yaml_path = dataset_ensure(boxes_file, data_dir, myntra_dir, synthetic, seed, street_dir)
+    yaml_path = dataset_ensure(boxes_file, data_dir, myntra_dir, synthetic, seed, street_dir,
+                               single_accessories)
     run_dir = data_dir / "runs" / run_name
     last = run_dir / "weights" / "last.pt"
     started = time.monotonic()

@@ -79,6 +79,15 @@ def test_street_photos_are_refused_for_a_data_set_built_without_them(tiny_ccp, s
         dataset_ensure(tiny_ccp, tmp_path / "data", None, 0, 0, street_dir)
 
 
+def test_single_accessories_are_refused_for_a_data_set_built_without_them(
+        tiny_ccp, street_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(detector_data, "PLAIN_BACKGROUNDS", 2)
+    dataset_ensure(tiny_ccp, tmp_path / "data", None, 0, 0, street_dir)
+
+    with pytest.raises(ValueError, match="without single accessories"):
+        dataset_ensure(tiny_ccp, tmp_path / "data", None, 0, 0, street_dir, 300)
+
+
 def test_each_labelled_garment_is_found_once_by_a_region_of_its_class():
     tee = {"label": "t-shirt", "class": "top", "box": [0, 0, 100, 100]}
     jeans = {"label": "jeans", "class": "bottom", "box": [0, 100, 100, 200]}

@@ -1,8 +1,10 @@
 """Single-garment shopper photos become detector training data with GrabCut pseudo-boxes,
-and the floors they lie on become photos of no garment."""
+the floors they lie on become photos of no garment, and single accessories are laid on those."""
 
 import cv2
 import numpy as np
+import pytest
+from PIL import Image, ImageDraw
 
 from detection import config, detector_data
 from detection.detector_data import (
@@ -11,6 +13,7 @@ from detection.detector_data import (
     floor_photo,
     garment_pseudo_box,
     plain_photo,
+    single_accessories_generate,
     street_export,
 )
 from detection.detector_training import detector_evaluate_single_garments
@@ -137,3 +140,45 @@ def test_backgrounds_have_empty_labels_and_resume(tmp_path, monkeypatch):
     stamps = modification_times(out / "images" / "train")
     assert backgrounds_export(out) == count
     assert modification_times(out / "images" / "train") == stamps
+
+
+def write_myntra_accessories(folder) -> None:
+    """A myntra folder of caps, watches and one shirt, each shot alone on white."""
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    for number, category in enumerate(["Caps", "Caps", "Hat", "Watches", "Tshirts"]):
+        image = Image.new("RGB", (120, 120), "white")
+        ImageDraw.Draw(image).ellipse((20, 35, 100, 85), fill=(40 * number, 60, 150))
+        image.save(folder / "images" / f"{number}.jpg")
+        rows.append(f"MY-{number},t,{category},Accessories,Blue,images/{number}.jpg")
+    (folder / "catalog.csv").write_text(
+        "sku,title,category,group,colour,image\n" + "\n".join(rows) + "\n")
+
+
+def test_single_accessories_lie_large_on_the_backgrounds_with_exact_boxes(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setattr(detector_data, "PLAIN_BACKGROUNDS", 2)
+    myntra, out = tmp_path / "myntra", tmp_path / "data"
+    write_myntra_accessories(myntra)
+    with pytest.raises(ValueError, match="backgrounds"):
+        single_accessories_generate(myntra, out, 4)
+    backgrounds_export(out)
+
+    assert single_accessories_generate(myntra, out, 6) == 6
+
+    labels = sorted((out / "labels" / "train").glob("single_*.txt"))
+    assert len(labels) == 6
+    accessory = detector_data.GARMENT_CLASSES.index("accessory")
+    for label in labels:
+        class_id, cx, cy, width, height = map(float, label.read_text().split())
+        assert class_id == accessory
+        assert cx - width / 2 >= 0
+        assert cx + width / 2 <= 1 + 1e-6
+        assert cy - height / 2 >= 0
+        assert cy + height / 2 <= 1 + 1e-6
+        assert max(width, height) >= 0.3  # one product filling much of the photo
+        photo = Image.open(out / "images" / "train" / f"{label.stem}.jpg")
+        assert photo.size in PLAIN_SIZES
+    first = [label.read_text() for label in labels]
+    single_accessories_generate(myntra, out, 6)
+    assert [label.read_text() for label in labels] == first  # seeded

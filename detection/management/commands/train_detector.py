@@ -40,6 +40,10 @@ class Command(BaseCommand):
                             help="also train on the training split of these single-garment "
                                  "photos (labels.csv), each boxed by GrabCut, e.g. "
                                  "$FASHION_DATA/street")
+        parser.add_argument("--single-accessories", type=int, default=0,
+                            help="with --street: also lay this many large myntra caps, hats "
+                                 "and other accessories on photos of no garment, the way "
+                                 "shoppers photograph one (the shipped stage 3 used 300)")
         parser.add_argument("--start-from", type=Path,
                             help="fine-tune this trained checkpoint (e.g. the shipped "
                                  "detection/weights/detector.pt) instead of training --model "
@@ -72,5 +76,5 @@ class Command(BaseCommand):
             synthetic=options["synthetic"], model=options["model"], batch=options["batch"],
             workers=options["workers"], seed=options["seed"], run_name=options["name"],
             resume=options["resume"], street_dir=options["street"],
-            start_from=options["start_from"],
+            start_from=options["start_from"], single_accessories=options["single_accessories"],
         )
