@@ -21,7 +21,7 @@ def faint_detections_kept(monkeypatch):
     The generated outfits are flat shapes, not photos, and the detector scores most of them
     below 0.25; the comparisons need detections, and low-scored ones only make them stricter.
     """
-    monkeypatch.setattr(config, "CONFIDENCE", 0.1)
+    monkeypatch.setattr(config, "CONFIDENCE", 0.02)
 
 
 def assert_same_regions(expected, got):
