@@ -172,22 +172,33 @@ _PLACEMENT: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
 }
 
 
+def _scaled_turned(cutout: Image.Image, scale: float, degrees: float) -> Image.Image:
+    """Return the cutout scaled (at least 1 px a side), then turned with its corners kept."""
+    size = (max(1, round(cutout.width * scale)), max(1, round(cutout.height * scale)))
+    return cutout.resize(size).rotate(degrees, resample=Image.Resampling.BILINEAR, expand=True)
+
+
+def _laid(canvas: Image.Image, item: Image.Image, left: int, top: int, class_id: int) -> Box:
+    """Paste an RGBA item onto the canvas at (left, top) and return its box.
+
+    The box is the item's visible alpha after any turning, so it is exact.
+    """
+    canvas.paste(item, (left, top), item)
+    x1, y1, x2, y2 = _alpha_bbox(item) or (0, 0, item.width, item.height)
+    return Box(class_id, left + x1, top + y1, left + x2, top + y2)
+
+
 def _paste(canvas: Image.Image, cutout: Image.Image, garment: str, rng: random.Random) -> Box:
     """Paste a scaled, slightly rotated cutout where its class plausibly is; return its box."""
     (cy_lo, cy_hi), (w_lo, w_hi) = _PLACEMENT[garment]
     width, height = canvas.size
     scale = rng.uniform(w_lo, w_hi) * width / cutout.width
-    size = (max(1, round(cutout.width * scale)), max(1, round(cutout.height * scale)))
-    item = cutout.resize(size)
-    item = item.rotate(rng.uniform(-15, 15), resample=Image.Resampling.BILINEAR, expand=True)
+    item = _scaled_turned(cutout, scale, rng.uniform(-15, 15))
     if rng.random() < 0.5:
         item = item.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     left = round(rng.uniform(0.05, 0.95) * width - item.width / 2)
     top = round(rng.uniform(cy_lo, cy_hi) * height - item.height / 2)
-    canvas.paste(item, (left, top), item)
-    # The box is the visible alpha after rotation, so it is exact.
-    x1, y1, x2, y2 = _alpha_bbox(item) or (0, 0, item.width, item.height)
-    return Box(GARMENT_CLASSES.index(garment), left + x1, top + y1, left + x2, top + y2)
+    return _laid(canvas, item, left, top, GARMENT_CLASSES.index(garment))
 
 
 def _visible(box: Box, covers: Sequence[Box], min_visible: float = 0.5) -> bool:
@@ -372,18 +383,12 @@ def single_accessories_generate(myntra_dir: Path, out_dir: Path, count: int,
         canvas = Image.open(rng.choice(backgrounds)).convert("RGB")
         width, height = canvas.size
         scale = rng.uniform(0.4, 0.85) * min(width, height) / max(cutout.size)
-        item = cutout.resize((max(1, round(cutout.width * scale)),
-                              max(1, round(cutout.height * scale))))
-        item = item.rotate(rng.uniform(-30, 30), resample=Image.Resampling.BILINEAR, expand=True)
+        item = _scaled_turned(cutout, scale, rng.uniform(-30, 30))
         left = round(rng.uniform(0.2, 0.8) * width - item.width / 2)
         top = round(rng.uniform(0.25, 0.75) * height - item.height / 2)
         left = min(max(left, 0), max(0, width - item.width))
         top = min(max(top, 0), max(0, height - item.height))
-        canvas.paste(item, (left, top), item)
-        # The box is the visible alpha after rotation, so it is exact.
-        x1, y1, x2, y2 = _alpha_bbox(item) or (0, 0, item.width, item.height)
-        box = Box(accessory, left + x1, top + y1, min(width, left + x2), min(height, top + y2))
-        labels = yolo_label_text([box], width, height)
+        labels = yolo_label_text([_laid(canvas, item, left, top, accessory)], width, height)
         canvas.save(_write_sample(out_dir, TRAIN, f"single_{seed}_{index:04d}", labels),
                     quality=92)
         written += 1
